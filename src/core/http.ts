@@ -1,0 +1,116 @@
+/**
+ * Bounded fetching of issuer metadata and key sets: a deadline that covers the body too, no
+ * redirects, a byte cap read off the stream (jose has none, SECURITY.md #37), JSON only.
+ */
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface HttpLimits {
+  readonly fetch: FetchLike;
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+}
+
+/** Why key material could not be obtained. Kept as `cause` of `issuer_unavailable`, for logs. */
+export class IssuerFetchError extends Error {
+  override readonly name = 'IssuerFetchError';
+  constructor(
+    message: string,
+    readonly url: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${message} (${url})`, options);
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+async function readCapped(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > maxBytes) throw new IssuerFetchError(`response larger than ${maxBytes} bytes`, url);
+  const body = response.body;
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new IssuerFetchError(`response larger than ${maxBytes} bytes`, url);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** GETs `url` and returns its JSON body, or throws {@link IssuerFetchError}. */
+export async function fetchJson(url: string, limits: HttpLimits): Promise<unknown> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // The race covers injected fetch implementations that ignore the abort signal.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new IssuerFetchError(`no complete response within ${limits.timeoutMs} ms`, url);
+      controller.abort(error);
+      reject(error);
+    }, limits.timeoutMs);
+  });
+  const exchange = (async () => {
+    let response: Response;
+    try {
+      response = await limits.fetch(url, {
+        method: 'GET',
+        redirect: 'manual',
+        signal: controller.signal,
+        headers: { accept: 'application/json, application/jwk-set+json' },
+      });
+    } catch (cause) {
+      throw cause instanceof IssuerFetchError
+        ? cause
+        : new IssuerFetchError('request failed', url, { cause });
+    }
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => {});
+      throw new IssuerFetchError(`expected 200 OK, got ${response.status}`, url);
+    }
+    const bytes = await readCapped(response, limits.maxBytes, url);
+    try {
+      return JSON.parse(utf8.decode(bytes)) as unknown;
+    } catch (cause) {
+      throw new IssuerFetchError('response is not JSON', url, { cause });
+    }
+  })();
+  try {
+    return await Promise.race([exchange, deadline]);
+  } finally {
+    clearTimeout(timer);
+    exchange.catch(() => {});
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Whether a key or metadata URL may be used: `https:` only, or `http:` on loopback when
+ * `allowInsecureLoopback` is set (tests and local development).
+ */
+export function isAllowedUrl(value: string, allowInsecureLoopback: boolean): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  if (url.protocol === 'https:') return true;
+  return allowInsecureLoopback && url.protocol === 'http:' && LOOPBACK.has(url.hostname);
+}

@@ -1,0 +1,44 @@
+/**
+ * scopegate core: verify OAuth 2.0 / OIDC JWT access tokens and check scopes and claims.
+ * No tRPC or GraphQL imports here; the adapters build on these exports.
+ * @module scopegate
+ */
+export type { Algorithm, AsymmetricAlgorithm, SymmetricAlgorithm } from './algorithms.js';
+export type { EngineName } from './engine.js';
+export {
+  AuthError,
+  type AuthErrorCode,
+  type AuthErrorInfo,
+  type AuthErrorReason,
+  isAuthError,
+} from './errors.js';
+export type { NodeRequestLike, RequestLike } from './extract.js';
+export type { FetchLike } from './http.js';
+export type { Logger } from './key-ring.js';
+export type {
+  CommonOptions,
+  IssuerOptions,
+  IssuerSelection,
+  JsonWebKeySet,
+  KeySourceOptions,
+  VerifierOptions,
+} from './options.js';
+export {
+  type ClaimCheck,
+  checkClaims,
+  checkScopes,
+  compileClaimCheck,
+  compileScopes,
+  hasScopes,
+  type ScopeAlternatives,
+  type ScopeRequirement,
+} from './scopes.js';
+export type { StandardSchemaV1 } from './standard-schema.js';
+export {
+  type AccessPolicy,
+  type ClaimsOf,
+  createVerifier,
+  type JwtClaims,
+  type RequestAuth,
+  type Verifier,
+} from './verifier.js';

@@ -1,0 +1,440 @@
+/**
+ * Verifier options: the public shapes, and their one-time validation into a fully defaulted,
+ * frozen form. A bad option throws a TypeError that names it; the input is never mutated and
+ * nothing is read from the environment.
+ */
+import { ALGORITHMS, type Algorithm, isAlgorithm, isSymmetric } from './algorithms.js';
+import type { ClaimRules } from './claims.js';
+import { DEFAULT_ENGINE, type Engine, type EngineName, engineAvailable, getEngine } from './engine.js';
+import type { ErrorPresentation } from './errors.js';
+import { type FetchLike, type HttpLimits, isAllowedUrl } from './http.js';
+import { KeyRing, type Logger } from './key-ring.js';
+import {
+  discoveryLocator,
+  type KeySource,
+  RemoteKeySource,
+  SecretKeySource,
+  StaticKeySource,
+} from './key-sources.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
+
+/** A JSON Web Key Set (RFC 7517 5), public keys only. */
+export interface JsonWebKeySet {
+  readonly keys: readonly Readonly<Record<string, unknown>>[];
+}
+
+/** Exactly one key source. None of them means OIDC discovery from the issuer. */
+export type KeySourceOptions =
+  | { readonly jwksUri: string; readonly jwks?: never; readonly secret?: never }
+  | { readonly jwks: JsonWebKeySet; readonly jwksUri?: never; readonly secret?: never }
+  | { readonly secret: string | Uint8Array; readonly jwksUri?: never; readonly jwks?: never }
+  | { readonly jwksUri?: never; readonly jwks?: never; readonly secret?: never };
+
+/** One accepted issuer of a multi-issuer verifier. Its keys are never shared with another. */
+export type IssuerOptions = {
+  /** The exact expected `iss`. */
+  readonly issuer: string;
+  /** Overrides the verifier's `audience` for this issuer. */
+  readonly audience?: string | readonly string[];
+  /** Overrides the verifier's `algorithms` for this issuer. */
+  readonly algorithms?: readonly Algorithm[];
+} & KeySourceOptions;
+
+type NoIssuerOptions = {
+  readonly issuer?: never;
+  readonly issuers?: never;
+  readonly jwksUri?: never;
+  readonly jwks?: never;
+  readonly secret?: never;
+};
+
+/** Where tokens come from: an Auth0 `domain`, an `issuer` with a key source, or `issuers`. */
+export type IssuerSelection =
+  | ({
+      /** Auth0 shorthand: issuer `https://<domain>/`, JWKS `https://<domain>/.well-known/jwks.json`. */
+      readonly domain: string;
+      readonly audience: string | readonly string[];
+    } & NoIssuerOptions)
+  | ({
+      /** The exact expected `iss`; several values accept each (each with its own key cache). */
+      readonly issuer: string | readonly string[];
+      readonly audience: string | readonly string[];
+      readonly domain?: never;
+      readonly issuers?: never;
+    } & KeySourceOptions)
+  | {
+      readonly issuers: readonly IssuerOptions[];
+      /** Default audience of the issuers that have none of their own. */
+      readonly audience?: string | readonly string[];
+      readonly domain?: never;
+      readonly issuer?: never;
+      readonly jwksUri?: never;
+      readonly jwks?: never;
+      readonly secret?: never;
+    };
+
+export interface CommonOptions<TSchema extends StandardSchemaV1 | undefined = undefined> {
+  /** Accepted `alg` values. Never `none`; never symmetric and asymmetric together. @default ['RS256'] (['HS256'] with `secret`) */
+  readonly algorithms?: readonly Algorithm[];
+  /** Seconds of leeway on `exp`, `nbf` and `iat`. At most 300. @default 5 */
+  readonly clockTolerance?: number;
+  /** Maximum age in seconds since `iat` (then required). @default undefined (no limit) */
+  readonly maxTokenAge?: number;
+  /** Maximum `exp - iat` in seconds (both then required). @default undefined (no limit) */
+  readonly maxTokenLifetime?: number;
+  /** Claims that must be present, in addition to `exp`, `iss` and `aud`. @default [] */
+  readonly requiredClaims?: readonly string[];
+  /** RFC 9068 profile: `typ` `at+jwt`, and `sub`, `client_id`, `iat`, `jti` required. @default false */
+  readonly strict?: boolean;
+  /** Longest token accepted, checked before any decoding. @default 8192 */
+  readonly maxTokenLength?: number;
+  /** Claims that grant scopes (space-delimited string or string array). @default ['scope', 'scp'] */
+  readonly scopeClaims?: readonly string[];
+  /** A Standard Schema (zod, valibot...) for custom claims, run after the signature. */
+  readonly claims?: TSchema;
+  /** `fetch` used for discovery and JWKS. @default globalThis.fetch */
+  readonly fetch?: FetchLike;
+  /** Deadline of one metadata or JWKS request, body included. @default 5000 */
+  readonly timeoutMs?: number;
+  /** How long fetched keys and metadata are fresh. @default 600000 */
+  readonly cacheMaxAgeMs?: number;
+  /** Least time between two JWKS fetches caused by unknown `kid`s. @default 30000 */
+  readonly cooldownMs?: number;
+  /** After a failed fetch, how long requests get 503 at once before one retry. @default 30000 */
+  readonly failureBackoffMs?: number;
+  /** Largest metadata or JWKS response body. @default 65536 */
+  readonly maxJwksBytes?: number;
+  /** Opt-in LRU of verified tokens; entries never outlive `exp`. @default undefined (off) */
+  readonly tokenCache?: { readonly max: number };
+  /** Allow `http://127.0.0.1`, `http://localhost`, `http://[::1]` issuer and JWKS URLs. For tests only. @default false */
+  readonly allowInsecureLoopback?: boolean;
+  /** `realm` of the `WWW-Authenticate` challenge. @default 'api' */
+  readonly realm?: string;
+  /** When false, clients see `invalid_token` for every 401 but `missing_token`. @default true */
+  readonly exposeReasons?: boolean;
+  /** Signature engine: `node` (node:crypto, fast) or `webcrypto`. @default 'node' where available */
+  readonly crypto?: EngineName;
+  /** Receives operator warnings (unusable keys, JWKS failures). Never receives tokens. */
+  readonly logger?: Logger;
+}
+
+export type VerifierOptions<TSchema extends StandardSchemaV1 | undefined = undefined> =
+  CommonOptions<TSchema> & IssuerSelection;
+
+export interface IssuerEntry {
+  readonly issuer: string;
+  readonly algorithms: ReadonlySet<Algorithm>;
+  readonly keys: KeySource;
+  readonly rules: ClaimRules;
+}
+
+export interface NormalizedOptions {
+  readonly issuers: ReadonlyMap<string, IssuerEntry>;
+  readonly algorithms: ReadonlySet<Algorithm>;
+  readonly maxTokenLength: number;
+  readonly strict: boolean;
+  readonly maxTokenAge: number | undefined;
+  readonly scopeClaims: readonly string[];
+  readonly schema: StandardSchemaV1 | undefined;
+  readonly tokenCacheMax: number | undefined;
+  readonly presentation: ErrorPresentation;
+  readonly engine: Engine;
+}
+
+const DEFAULTS = {
+  clockTolerance: 5,
+  maxTokenLength: 8192,
+  timeoutMs: 5000,
+  cacheMaxAgeMs: 600_000,
+  cooldownMs: 30_000,
+  failureBackoffMs: 30_000,
+  maxJwksBytes: 65_536,
+} as const;
+
+const MAX_CLOCK_TOLERANCE = 300;
+const MIN_SECRET_BYTES = 32;
+
+function invalid(option: string, expected: string): TypeError {
+  return new TypeError(`"${option}" option must be ${expected}`);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function positive(value: unknown, option: string, fallback: number | undefined): number | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalid(option, 'a positive finite number');
+  }
+  return value;
+}
+
+function positiveInteger(value: unknown, option: string, fallback: number | undefined): number | undefined {
+  const number = positive(value, option, fallback);
+  if (number !== undefined && !Number.isSafeInteger(number)) throw invalid(option, 'a positive integer');
+  return number;
+}
+
+function booleanOption(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalid(option, 'a boolean');
+  return value;
+}
+
+function stringList(value: unknown, option: string): readonly string[] {
+  const list = typeof value === 'string' ? [value] : value;
+  // RegExps are refused by type: stateful /g patterns broke fast-jwt (CVE-2026-35040).
+  if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string' && item)) {
+    throw invalid(option, 'a non-empty string or a non-empty array of non-empty strings');
+  }
+  return Object.freeze([...new Set(list as string[])]);
+}
+
+function algorithmList(value: unknown, option: string, fallback: readonly Algorithm[]): readonly Algorithm[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || value.length === 0) throw invalid(option, 'a non-empty array of algorithms');
+  for (const alg of value) {
+    if (!isAlgorithm(alg)) {
+      throw invalid(option, `a list of ${Object.keys(ALGORITHMS).join(', ')} (got ${JSON.stringify(alg)})`);
+    }
+  }
+  return Object.freeze([...new Set(value as Algorithm[])]);
+}
+
+function secretBytes(value: unknown, algorithms: readonly Algorithm[]): Uint8Array {
+  let bytes: Uint8Array;
+  if (typeof value === 'string') bytes = new TextEncoder().encode(value);
+  else if (value instanceof Uint8Array) bytes = new Uint8Array(value);
+  else throw invalid('secret', 'a string or a Uint8Array');
+  // RFC 7518 3.2: a key at least as long as the hash output; 32 bytes at the very least.
+  const needed = Math.max(MIN_SECRET_BYTES, ...algorithms.map((alg) => ALGORITHMS[alg].hashBytes));
+  if (bytes.length < needed) {
+    throw invalid('secret', `at least ${needed} bytes of random data for ${algorithms.join(', ')}`);
+  }
+  return bytes;
+}
+
+function normalizeDomain(value: unknown): string {
+  if (typeof value !== 'string' || value === '')
+    throw invalid('domain', 'a host name such as tenant.us.auth0.com');
+  const host = value.replace(/^https:\/\//i, '').replace(/\/$/, '');
+  let url: URL | undefined;
+  try {
+    url = new URL(`https://${host}`);
+  } catch {}
+  if (!url || url.host !== host.toLowerCase() || /[/?#@]/.test(host)) {
+    throw invalid('domain', 'a host name such as tenant.us.auth0.com');
+  }
+  return url.host;
+}
+
+/** Validates and defaults the options once, at `createVerifier`. */
+export function normalizeOptions(input: unknown): NormalizedOptions {
+  if (!isPlainObject(input)) throw new TypeError('createVerifier() expects an options object');
+  const o = input as Record<string, unknown>;
+
+  const engineName = o.crypto ?? DEFAULT_ENGINE;
+  if ((engineName !== 'node' && engineName !== 'webcrypto') || !engineAvailable(engineName)) {
+    throw invalid('crypto', `"node" or "webcrypto", available in this runtime`);
+  }
+  const engine = getEngine(engineName);
+
+  const clockTolerance = o.clockTolerance ?? DEFAULTS.clockTolerance;
+  if (
+    typeof clockTolerance !== 'number' ||
+    !Number.isFinite(clockTolerance) ||
+    clockTolerance < 0 ||
+    clockTolerance > MAX_CLOCK_TOLERANCE
+  ) {
+    throw invalid('clockTolerance', `a number of seconds from 0 to ${MAX_CLOCK_TOLERANCE}`);
+  }
+  const maxTokenAge = positive(o.maxTokenAge, 'maxTokenAge', undefined);
+  const maxTokenLifetime = positive(o.maxTokenLifetime, 'maxTokenLifetime', undefined);
+  const maxTokenLength = positiveInteger(
+    o.maxTokenLength,
+    'maxTokenLength',
+    DEFAULTS.maxTokenLength,
+  ) as number;
+  const strict = booleanOption(o.strict, 'strict', false);
+  const allowInsecureLoopback = booleanOption(o.allowInsecureLoopback, 'allowInsecureLoopback', false);
+  const exposeReasons = booleanOption(o.exposeReasons, 'exposeReasons', true);
+  const requiredClaims = o.requiredClaims === undefined ? [] : stringList(o.requiredClaims, 'requiredClaims');
+  const scopeClaims =
+    o.scopeClaims === undefined ? Object.freeze(['scope', 'scp']) : stringList(o.scopeClaims, 'scopeClaims');
+
+  const realm = o.realm ?? 'api';
+  if (typeof realm !== 'string' || realm === '') throw invalid('realm', 'a non-empty string');
+  const presentation: ErrorPresentation = Object.freeze({ realm, exposeReasons });
+
+  let schema: StandardSchemaV1 | undefined;
+  if (o.claims !== undefined) {
+    const standard =
+      isPlainObject(o.claims) || typeof o.claims === 'function'
+        ? (o.claims as Record<string, unknown>)['~standard']
+        : undefined;
+    if (!isPlainObject(standard) || typeof standard.validate !== 'function') {
+      throw invalid('claims', 'a Standard Schema (zod, valibot, arktype...)');
+    }
+    schema = o.claims as StandardSchemaV1;
+  }
+
+  let tokenCacheMax: number | undefined;
+  if (o.tokenCache !== undefined) {
+    if (!isPlainObject(o.tokenCache)) throw invalid('tokenCache', 'an object { max }');
+    tokenCacheMax = positiveInteger(o.tokenCache.max, 'tokenCache.max', undefined);
+    if (tokenCacheMax === undefined) throw invalid('tokenCache.max', 'a positive integer');
+  }
+
+  const fetchImpl = o.fetch ?? globalThis.fetch?.bind(globalThis);
+  if (typeof fetchImpl !== 'function') throw invalid('fetch', 'a fetch function');
+  const http: HttpLimits = Object.freeze({
+    fetch: fetchImpl as FetchLike,
+    timeoutMs: positive(o.timeoutMs, 'timeoutMs', DEFAULTS.timeoutMs) as number,
+    maxBytes: positiveInteger(o.maxJwksBytes, 'maxJwksBytes', DEFAULTS.maxJwksBytes) as number,
+  });
+  const timing = Object.freeze({
+    cacheMaxAgeMs: positive(o.cacheMaxAgeMs, 'cacheMaxAgeMs', DEFAULTS.cacheMaxAgeMs) as number,
+    cooldownMs: positive(o.cooldownMs, 'cooldownMs', DEFAULTS.cooldownMs) as number,
+    failureBackoffMs: positive(o.failureBackoffMs, 'failureBackoffMs', DEFAULTS.failureBackoffMs) as number,
+  });
+  const logger = o.logger as Logger | undefined;
+  if (logger !== undefined && (!isPlainObject(logger) || typeof logger.warn !== 'function')) {
+    throw invalid('logger', 'an object with a warn(message, details) method');
+  }
+
+  // Collect the issuers, each with its own key source options.
+  const selections = ['domain', 'issuer', 'issuers'].filter((name) => o[name] !== undefined);
+  if (selections.length !== 1) {
+    throw new TypeError('exactly one of the "domain", "issuer" or "issuers" options is required');
+  }
+  const defaultAudience = o.audience === undefined ? undefined : stringList(o.audience, 'audience');
+  const sources: Record<string, unknown>[] = [];
+  if (o.domain !== undefined) {
+    for (const key of ['jwksUri', 'jwks', 'secret']) {
+      if (o[key] !== undefined) throw new TypeError(`"${key}" option cannot be combined with "domain"`);
+    }
+    const host = normalizeDomain(o.domain);
+    sources.push({ issuer: `https://${host}/`, jwksUri: `https://${host}/.well-known/jwks.json` });
+  } else if (o.issuer !== undefined) {
+    for (const issuer of stringList(o.issuer, 'issuer')) {
+      sources.push({ issuer, jwksUri: o.jwksUri, jwks: o.jwks, secret: o.secret, algorithms: o.algorithms });
+    }
+  } else {
+    if (!Array.isArray(o.issuers) || o.issuers.length === 0) {
+      throw invalid('issuers', 'a non-empty array of { issuer, ...key source }');
+    }
+    for (const key of ['jwksUri', 'jwks', 'secret']) {
+      if (o[key] !== undefined) throw new TypeError(`"${key}" option belongs inside each entry of "issuers"`);
+    }
+    o.issuers.forEach((entry, index) => {
+      if (!isPlainObject(entry)) throw invalid(`issuers[${index}]`, 'an object { issuer, ...key source }');
+      sources.push({ ...entry, label: `issuers[${index}]` });
+    });
+  }
+
+  const issuers = new Map<string, IssuerEntry>();
+  const allAlgorithms = new Set<Algorithm>();
+  for (const source of sources) {
+    const label = (source.label as string | undefined) ?? '';
+    const name = (option: string) => (label ? `${label}.${option}` : option);
+    const issuer = source.issuer;
+    if (typeof issuer !== 'string' || issuer === '') throw invalid(name('issuer'), 'a non-empty string');
+    if (issuers.has(issuer)) throw invalid(name('issuer'), `unique (${issuer} is listed twice)`);
+    const given = ['jwksUri', 'jwks', 'secret'].filter((key) => source[key] !== undefined);
+    if (given.length > 1)
+      throw new TypeError(
+        `"${name(given[0] as string)}" and "${name(given[1] as string)}" options are exclusive`,
+      );
+    const audienceOption = label && source.audience !== undefined ? name('audience') : 'audience';
+    const audience =
+      source.audience !== undefined ? stringList(source.audience, audienceOption) : defaultAudience;
+    if (!audience) throw invalid(audienceOption, 'a non-empty string or array of strings (it is required)');
+
+    const symmetric = source.secret !== undefined;
+    const algorithms = algorithmList(
+      source.algorithms ?? (label ? o.algorithms : undefined),
+      label && source.algorithms !== undefined ? name('algorithms') : 'algorithms',
+      symmetric ? ['HS256'] : ['RS256'],
+    );
+    for (const alg of algorithms) {
+      if (isSymmetric(alg) !== symmetric) {
+        throw invalid(
+          label && source.algorithms !== undefined ? name('algorithms') : 'algorithms',
+          symmetric ? 'HS256, HS384 or HS512 with "secret"' : 'asymmetric (HS* needs "secret")',
+        );
+      }
+      allAlgorithms.add(alg);
+    }
+
+    let keys: KeySource;
+    if (symmetric) {
+      keys = new SecretKeySource(secretBytes(source.secret, algorithms), algorithms, engine);
+    } else if (source.jwks !== undefined) {
+      let ring: KeyRing;
+      try {
+        ring = new KeyRing(source.jwks, engine, logger);
+      } catch (error) {
+        throw invalid(name('jwks'), `a public JSON Web Key Set (${(error as Error).message})`);
+      }
+      keys = new StaticKeySource(ring, presentation);
+    } else {
+      let locate: () => Promise<string>;
+      if (source.jwksUri !== undefined) {
+        const jwksUri = source.jwksUri;
+        if (typeof jwksUri !== 'string' || !isAllowedUrl(jwksUri, allowInsecureLoopback)) {
+          throw invalid(name('jwksUri'), 'an https URL (http on loopback only with "allowInsecureLoopback")');
+        }
+        locate = async () => jwksUri;
+      } else {
+        if (!isAllowedUrl(issuer, allowInsecureLoopback)) {
+          throw invalid(name('issuer'), 'an https URL for discovery (or give "jwksUri", "jwks" or "secret")');
+        }
+        locate = discoveryLocator({
+          issuer,
+          http,
+          cacheMaxAgeMs: timing.cacheMaxAgeMs,
+          allowInsecureLoopback,
+        });
+      }
+      keys = new RemoteKeySource({
+        locate,
+        http,
+        timing,
+        engine,
+        presentation,
+        allowInsecureLoopback,
+        logger,
+      });
+    }
+
+    issuers.set(issuer, {
+      issuer,
+      algorithms: new Set(algorithms),
+      keys,
+      rules: Object.freeze({
+        audience: new Set(audience),
+        clockTolerance,
+        maxTokenAge,
+        maxTokenLifetime,
+        requiredClaims: Object.freeze(['exp', ...requiredClaims]),
+        strict,
+      }),
+    });
+  }
+  const kinds = new Set([...allAlgorithms].map(isSymmetric));
+  if (kinds.size > 1) throw invalid('algorithms', 'all symmetric or all asymmetric within one verifier');
+
+  return Object.freeze({
+    issuers,
+    algorithms: allAlgorithms,
+    maxTokenLength,
+    strict,
+    maxTokenAge,
+    scopeClaims,
+    schema,
+    tokenCacheMax,
+    presentation,
+    engine,
+  });
+}

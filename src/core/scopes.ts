@@ -1,0 +1,168 @@
+/**
+ * Scope requirements and claim checks: pure functions shared by every adapter. Scopes are
+ * compared as whole tokens in a Set, case-sensitively, never as substrings (SECURITY.md #65-67).
+ */
+import { AuthError, type ErrorPresentation } from './errors.js';
+
+/**
+ * What an operation requires:
+ * - `'read:data'` or `'read:data write:data'`: these scopes (a string is split on spaces);
+ * - `['read:data', 'write:data']`: all of them;
+ * - `{ anyOf: ['admin', ['read:data', 'write:data']] }`: any one alternative;
+ * - `[['read:data', 'write:data'], ['admin']]`: disjunctive normal form, (read AND write) OR admin.
+ */
+export type ScopeRequirement =
+  | string
+  | readonly string[]
+  | readonly (readonly string[])[]
+  | { readonly anyOf: readonly (string | readonly string[])[] };
+
+/** A requirement in disjunctive normal form: any alternative, all scopes of it. */
+export type ScopeAlternatives = readonly (readonly string[])[];
+
+/**
+ * A claim check: a predicate over the verified claims, or `{ claim: expected }` pairs that must
+ * all hold (equality; for an array claim, membership; an array `expected` needs every element).
+ */
+export type ClaimCheck<TClaims = Record<string, unknown>> =
+  | ((claims: TClaims) => boolean | Promise<boolean>)
+  | { readonly [claim: string]: ClaimValue | readonly ClaimValue[] };
+
+type ClaimValue = string | number | boolean | null;
+
+const compiled = new WeakMap<object, ScopeAlternatives>();
+
+function scopeList(value: unknown, what: string): string[] {
+  const list = typeof value === 'string' ? value.split(' ').filter(Boolean) : value;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TypeError(`${what} must be a non-empty scope string or list of scope strings`);
+  }
+  for (const scope of list) {
+    if (typeof scope !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
+      throw new TypeError(`${what}: ${JSON.stringify(scope)} is not a valid scope (RFC 6749 3.3)`);
+    }
+  }
+  return [...new Set(list as string[])];
+}
+
+/**
+ * Normalizes a requirement to frozen DNF. Call it once, where the requirement is declared.
+ * @throws TypeError on an empty or malformed requirement
+ */
+export function compileScopes(requirement: ScopeRequirement): ScopeAlternatives {
+  if (typeof requirement === 'object' && requirement !== null) {
+    const hit = compiled.get(requirement);
+    if (hit) return hit;
+  }
+  let alternatives: string[][];
+  if (typeof requirement === 'string') {
+    alternatives = [scopeList(requirement, 'scope requirement')];
+  } else if (Array.isArray(requirement)) {
+    if (requirement.length > 0 && requirement.every(Array.isArray)) {
+      alternatives = requirement.map((alt) => scopeList(alt, 'scope requirement alternative'));
+    } else {
+      alternatives = [scopeList(requirement, 'scope requirement')];
+    }
+  } else if (
+    typeof requirement === 'object' &&
+    requirement !== null &&
+    Array.isArray((requirement as { anyOf?: unknown }).anyOf) &&
+    (requirement as { anyOf: unknown[] }).anyOf.length > 0
+  ) {
+    alternatives = (requirement as { anyOf: unknown[] }).anyOf.map((alt) =>
+      scopeList(alt, '"anyOf" alternative'),
+    );
+  } else {
+    throw new TypeError('scope requirement must be a string, a list, a list of lists, or { anyOf }');
+  }
+  const result: ScopeAlternatives = Object.freeze(alternatives.map((alt) => Object.freeze(alt)));
+  if (typeof requirement === 'object') compiled.set(requirement, result);
+  return result;
+}
+
+/**
+ * The scopes a token grants, from the given claims in order. Each claim may be a
+ * space-delimited string or an array of strings; any other type grants nothing.
+ */
+export function grantedScopes(claims: object, scopeClaims: readonly string[]): ReadonlySet<string> {
+  const granted = new Set<string>();
+  for (const name of scopeClaims) {
+    if (!Object.hasOwn(claims, name)) continue;
+    const value = (claims as Record<string, unknown>)[name];
+    if (typeof value === 'string') {
+      for (const scope of value.split(' ')) if (scope) granted.add(scope);
+    } else if (Array.isArray(value) && value.every((scope) => typeof scope === 'string')) {
+      for (const scope of value) if (scope) granted.add(scope);
+    }
+  }
+  return granted;
+}
+
+/** True when the granted scopes satisfy the requirement. */
+export function hasScopes(granted: ReadonlySet<string>, requirement: ScopeRequirement): boolean {
+  return compileScopes(requirement).some((alternative) => alternative.every((scope) => granted.has(scope)));
+}
+
+/** @throws AuthError `FORBIDDEN` `insufficient_scope`, with `requiredScopes`, when not satisfied. */
+export function checkScopes(
+  granted: ReadonlySet<string>,
+  requirement: ScopeRequirement,
+  presentation?: ErrorPresentation,
+): void {
+  if (hasScopes(granted, requirement)) return;
+  throw new AuthError('insufficient_scope', {
+    requirement: compileScopes(requirement),
+    ...(presentation && { presentation }),
+  });
+}
+
+/**
+ * Validates a claim check where it is declared.
+ * @throws TypeError when it is neither a function nor an object of primitive expectations
+ */
+export function compileClaimCheck<TClaims>(check: ClaimCheck<TClaims>): ClaimCheck<TClaims> {
+  if (typeof check === 'function') return check;
+  if (
+    typeof check !== 'object' ||
+    check === null ||
+    Array.isArray(check) ||
+    Object.keys(check).length === 0
+  ) {
+    throw new TypeError('claim check must be a predicate or a non-empty { claim: expected } object');
+  }
+  for (const [claim, expected] of Object.entries(check)) {
+    const values = Array.isArray(expected) ? expected : [expected];
+    if (values.length === 0 || values.some((value) => typeof value === 'object' && value !== null)) {
+      throw new TypeError(`claim check "${claim}": expected a primitive or a non-empty list of primitives`);
+    }
+  }
+  return Object.freeze({ ...check });
+}
+
+function claimMatches(actual: unknown, expected: unknown): boolean {
+  if (Array.isArray(expected)) return expected.every((value) => claimMatches(actual, value));
+  return Array.isArray(actual) ? actual.includes(expected) : actual === expected;
+}
+
+/** True when the verified claims pass the check. A throwing predicate propagates: it is a bug. */
+export async function passesClaimCheck<TClaims extends object>(
+  claims: TClaims,
+  check: ClaimCheck<TClaims>,
+): Promise<boolean> {
+  if (typeof check === 'function') return (await check(claims)) === true;
+  for (const [claim, expected] of Object.entries(check)) {
+    const actual = Object.hasOwn(claims, claim) ? (claims as Record<string, unknown>)[claim] : undefined;
+    if (!claimMatches(actual, expected)) return false;
+  }
+  return true;
+}
+
+/** @throws AuthError `FORBIDDEN` `claim_check_failed` when the check fails. */
+export async function checkClaims<TClaims extends object>(
+  claims: TClaims,
+  check: ClaimCheck<TClaims>,
+  presentation?: ErrorPresentation,
+): Promise<void> {
+  if (await passesClaimCheck(claims, check)) return;
+  throw new AuthError('claim_check_failed', presentation ? { presentation } : {});
+}
