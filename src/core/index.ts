@@ -23,6 +23,7 @@ export type {
   KeySourceOptions,
   VerifierOptions,
 } from './options.js';
+export { authResponseHeaders } from './response.js';
 export {
   type ClaimCheck,
   checkClaims,
