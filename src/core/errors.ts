@@ -4,30 +4,37 @@
  * map it to `TRPCError` codes and GraphQL `extensions.code` with the same names.
  */
 
+/** Every {@link AuthErrorCode}, for runtime checks (e.g. in `scopegate/client`). */
+export const AUTH_ERROR_CODES = ['UNAUTHORIZED', 'FORBIDDEN', 'BAD_REQUEST', 'SERVICE_UNAVAILABLE'] as const;
+
 /** What the client should do: authenticate again, give up, fix its request, or retry later. */
-export type AuthErrorCode = 'UNAUTHORIZED' | 'FORBIDDEN' | 'BAD_REQUEST' | 'SERVICE_UNAVAILABLE';
+export type AuthErrorCode = (typeof AUTH_ERROR_CODES)[number];
+
+/** Every {@link AuthErrorReason}, for runtime checks. */
+export const AUTH_ERROR_REASONS = [
+  'missing_token',
+  'invalid_request',
+  'malformed_token',
+  'token_too_large',
+  'unsupported_algorithm',
+  'invalid_signature',
+  'unknown_key',
+  'token_expired',
+  'token_not_yet_valid',
+  'token_too_old',
+  'invalid_issuer',
+  'invalid_audience',
+  'invalid_claims',
+  'invalid_token_type',
+  'insufficient_scope',
+  'claim_check_failed',
+  'issuer_unavailable',
+  // Only in the client view, when `exposeReasons: false` collapses the 401 reasons.
+  'invalid_token',
+] as const;
 
 /** Why the request was refused. Stable: clients and dashboards may switch on it. */
-export type AuthErrorReason =
-  | 'missing_token'
-  | 'invalid_request'
-  | 'malformed_token'
-  | 'token_too_large'
-  | 'unsupported_algorithm'
-  | 'invalid_signature'
-  | 'unknown_key'
-  | 'token_expired'
-  | 'token_not_yet_valid'
-  | 'token_too_old'
-  | 'invalid_issuer'
-  | 'invalid_audience'
-  | 'invalid_claims'
-  | 'invalid_token_type'
-  | 'insufficient_scope'
-  | 'claim_check_failed'
-  | 'issuer_unavailable'
-  /** Only in the client view, when `exposeReasons: false` collapses the 401 reasons. */
-  | 'invalid_token';
+export type AuthErrorReason = (typeof AUTH_ERROR_REASONS)[number];
 
 /** The safe view of an {@link AuthError}: what may be sent to a client. */
 export interface AuthErrorInfo {
