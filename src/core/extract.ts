@@ -14,12 +14,16 @@ export type RequestLike =
   | null
   | undefined;
 
-/** The part of Node's `IncomingMessage` that extraction reads. */
+/**
+ * The part of Node's `IncomingMessage` that extraction reads. The optional members accept
+ * `undefined` explicitly: `IncomingMessage.url` is `string | undefined`, which projects with
+ * `exactOptionalPropertyTypes` could not pass otherwise.
+ */
 export interface NodeRequestLike {
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
-  readonly headersDistinct?: Readonly<Record<string, readonly string[] | undefined>>;
-  readonly rawHeaders?: readonly string[];
-  readonly url?: string;
+  readonly headersDistinct?: Readonly<Record<string, readonly string[] | undefined>> | undefined;
+  readonly rawHeaders?: readonly string[] | undefined;
+  readonly url?: string | undefined;
 }
 
 export type Extraction =
@@ -39,7 +43,11 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
  * Parses one Authorization header value. `maxLength` bounds the token before any other work
  * (SECURITY.md #10): an oversized credential is refused on its length alone.
  */
-export function parseAuthorization(value: string, maxLength: number): Extraction {
+export function parseAuthorization(field: string, maxLength: number): Extraction {
+  // RFC 9110 5.5: a field value has no leading or trailing whitespace. HTTP parsers strip it, so
+  // raw strings and hand-built header objects get the same here (a leading space used to read as
+  // "no credentials", a trailing one as malformed). Nothing inside the credential is touched.
+  const value = trimOws(field);
   // Scheme names are case-insensitive (RFC 9110 11.1); anything but Bearer is not ours.
   const scheme = value.slice(0, 6);
   const next = value.charAt(6);
@@ -55,17 +63,38 @@ export function parseAuthorization(value: string, maxLength: number): Extraction
   return B64TOKEN.test(token) ? { kind: 'token', token } : INVALID;
 }
 
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+function isOws(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
 function isHeaders(value: object): value is Headers {
   return typeof (value as Headers).get === 'function' && typeof (value as Headers).has === 'function';
 }
 
+/** Marks a headers object that holds the Authorization field more than once. */
+const DUPLICATE = Symbol('duplicate authorization');
+
 function headerOf(record: Readonly<Record<string, unknown>>): unknown {
-  if (Object.hasOwn(record, 'authorization')) return record.authorization;
-  // Plain objects built by hand may keep the original case.
+  // Plain objects built by hand may keep the original case, and may then hold the field under
+  // two spellings ({ authorization, Authorization }): two credentials, like a repeated header
+  // (SECURITY.md #6). Looking up 'authorization' alone used to pick one and ignore the other.
+  let value: unknown;
+  let found = 0;
   for (const name of Object.keys(record)) {
-    if (name.length === 13 && name.toLowerCase() === 'authorization') return record[name];
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      value = record[name];
+      found++;
+    }
   }
-  return undefined;
+  return found > 1 ? DUPLICATE : value;
 }
 
 function countRaw(rawHeaders: readonly string[]): number {
@@ -86,9 +115,21 @@ function hasQueryToken(url: string | undefined): boolean {
   }
 }
 
+// SECURITY.md #7: a body that a framework already parsed (express.urlencoded() and the like put
+// it on `req.body`) and that carries `access_token` is a second credential method next to the
+// header. Only form bodies count (RFC 6750 2.2); a JSON body is not a token source (#9). Streams
+// (a fetch Request's body) are never read here.
+function hasFormBodyToken(request: object, headers: Readonly<Record<string, unknown>>): boolean {
+  const body = (request as { body?: unknown }).body;
+  if (typeof body !== 'object' || body === null || !Object.hasOwn(body, 'access_token')) return false;
+  const type = headers['content-type'];
+  return typeof type === 'string' && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type);
+}
+
 /**
  * Reads the bearer token of a request. Several Authorization values (a repeated header, or a
- * joined one) and a token also sent in the query are `invalid_request` (RFC 6750 2, 3.1).
+ * joined one) and a token also sent in the query or a parsed form body are `invalid_request`
+ * (RFC 6750 2, 3.1).
  */
 export function extractToken(request: RequestLike, maxLength: number): Extraction {
   if (request === null || request === undefined) return MISSING;
@@ -97,6 +138,7 @@ export function extractToken(request: RequestLike, maxLength: number): Extractio
 
   let value: unknown;
   let url: string | undefined;
+  let formToken = false;
   if (isHeaders(request)) {
     value = request.get('authorization');
   } else {
@@ -113,11 +155,13 @@ export function extractToken(request: RequestLike, maxLength: number): Extractio
       if (!distinct && node.rawHeaders && countRaw(node.rawHeaders) > 1) return INVALID;
       value = headerOf(headers as Record<string, unknown>);
       url = typeof node.url === 'string' ? node.url : undefined;
+      formToken = hasFormBodyToken(request, headers as Record<string, unknown>);
     } else {
       value = headerOf(request as Record<string, unknown>);
     }
   }
 
+  if (value === DUPLICATE) return INVALID;
   if (Array.isArray(value)) {
     if (value.length > 1) return INVALID;
     value = value[0];
@@ -125,6 +169,6 @@ export function extractToken(request: RequestLike, maxLength: number): Extractio
   if (value === undefined || value === null) return MISSING;
   if (typeof value !== 'string') return INVALID;
   const result = parseAuthorization(value, maxLength);
-  if (result.kind === 'token' && hasQueryToken(url)) return INVALID;
+  if (result.kind === 'token' && (formToken || hasQueryToken(url))) return INVALID;
   return result;
 }

@@ -27,7 +27,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 async function readCapped(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length'));
-  if (declared > maxBytes) throw new IssuerFetchError(`response larger than ${maxBytes} bytes`, url);
+  if (declared > maxBytes) {
+    // Release the connection now rather than when the unread body is collected.
+    await response.body?.cancel().catch(() => {});
+    throw new IssuerFetchError(`response larger than ${maxBytes} bytes`, url);
+  }
   const body = response.body;
   if (!body) return new Uint8Array(0);
   const reader = body.getReader();

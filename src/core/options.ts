@@ -202,15 +202,15 @@ function algorithmList(value: unknown, option: string, fallback: readonly Algori
   return Object.freeze([...new Set(value as Algorithm[])]);
 }
 
-function secretBytes(value: unknown, algorithms: readonly Algorithm[]): Uint8Array {
+function secretBytes(value: unknown, algorithms: readonly Algorithm[], option: string): Uint8Array {
   let bytes: Uint8Array;
   if (typeof value === 'string') bytes = new TextEncoder().encode(value);
   else if (value instanceof Uint8Array) bytes = new Uint8Array(value);
-  else throw invalid('secret', 'a string or a Uint8Array');
+  else throw invalid(option, 'a string or a Uint8Array');
   // RFC 7518 3.2: a key at least as long as the hash output; 32 bytes at the very least.
   const needed = Math.max(MIN_SECRET_BYTES, ...algorithms.map((alg) => ALGORITHMS[alg].hashBytes));
   if (bytes.length < needed) {
-    throw invalid('secret', `at least ${needed} bytes of random data for ${algorithms.join(', ')}`);
+    throw invalid(option, `at least ${needed} bytes of random data for ${algorithms.join(', ')}`);
   }
   return bytes;
 }
@@ -229,18 +229,61 @@ function normalizeDomain(value: unknown): string {
   return url.host;
 }
 
+const KNOWN_ISSUER_OPTIONS: ReadonlySet<string> = new Set([
+  'issuer',
+  'audience',
+  'algorithms',
+  'jwksUri',
+  'jwks',
+  'secret',
+]);
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  ...KNOWN_ISSUER_OPTIONS,
+  'domain',
+  'issuers',
+  'clockTolerance',
+  'maxTokenAge',
+  'maxTokenLifetime',
+  'requiredClaims',
+  'strict',
+  'maxTokenLength',
+  'scopeClaims',
+  'claims',
+  'fetch',
+  'timeoutMs',
+  'cacheMaxAgeMs',
+  'cooldownMs',
+  'failureBackoffMs',
+  'maxJwksBytes',
+  'tokenCache',
+  'allowInsecureLoopback',
+  'realm',
+  'exposeReasons',
+  'crypto',
+  'logger',
+]);
+
+// A misspelt security option (`clockTolerence`, `audiance`) must not silently fall back to a default.
+function rejectUnknownOptions(record: Record<string, unknown>, known: ReadonlySet<string>, prefix: string): void {
+  for (const key of Object.keys(record)) {
+    if (!known.has(key)) throw new TypeError(`"${prefix}${key}" is not a scopegate option`);
+  }
+}
+
 /** Validates and defaults the options once, at `createVerifier`. */
 export function normalizeOptions(input: unknown): NormalizedOptions {
+  // Only `undefined` means "use the default": an explicit null is a mistake worth reporting.
   if (!isPlainObject(input)) throw new TypeError('createVerifier() expects an options object');
   const o = input as Record<string, unknown>;
+  rejectUnknownOptions(o, KNOWN_OPTIONS, '');
 
-  const engineName = o.crypto ?? DEFAULT_ENGINE;
+  const engineName = o.crypto === undefined ? DEFAULT_ENGINE : o.crypto;
   if ((engineName !== 'node' && engineName !== 'webcrypto') || !engineAvailable(engineName)) {
     throw invalid('crypto', `"node" or "webcrypto", available in this runtime`);
   }
   const engine = getEngine(engineName);
 
-  const clockTolerance = o.clockTolerance ?? DEFAULTS.clockTolerance;
+  const clockTolerance = o.clockTolerance === undefined ? DEFAULTS.clockTolerance : o.clockTolerance;
   if (
     typeof clockTolerance !== 'number' ||
     !Number.isFinite(clockTolerance) ||
@@ -259,11 +302,15 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
   const strict = booleanOption(o.strict, 'strict', false);
   const allowInsecureLoopback = booleanOption(o.allowInsecureLoopback, 'allowInsecureLoopback', false);
   const exposeReasons = booleanOption(o.exposeReasons, 'exposeReasons', true);
-  const requiredClaims = o.requiredClaims === undefined ? [] : stringList(o.requiredClaims, 'requiredClaims');
+  // An empty list is a natural "nothing beyond the defaults", unlike an empty scopeClaims.
+  const requiredClaims =
+    o.requiredClaims === undefined || (Array.isArray(o.requiredClaims) && o.requiredClaims.length === 0)
+      ? []
+      : stringList(o.requiredClaims, 'requiredClaims');
   const scopeClaims =
     o.scopeClaims === undefined ? Object.freeze(['scope', 'scp']) : stringList(o.scopeClaims, 'scopeClaims');
 
-  const realm = o.realm ?? 'api';
+  const realm = o.realm === undefined ? 'api' : o.realm;
   if (typeof realm !== 'string' || realm === '') throw invalid('realm', 'a non-empty string');
   const presentation: ErrorPresentation = Object.freeze({ realm, exposeReasons });
 
@@ -286,7 +333,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     if (tokenCacheMax === undefined) throw invalid('tokenCache.max', 'a positive integer');
   }
 
-  const fetchImpl = o.fetch ?? globalThis.fetch?.bind(globalThis);
+  const fetchImpl = o.fetch === undefined ? globalThis.fetch?.bind(globalThis) : o.fetch;
   if (typeof fetchImpl !== 'function') throw invalid('fetch', 'a fetch function');
   const http: HttpLimits = Object.freeze({
     fetch: fetchImpl as FetchLike,
@@ -315,7 +362,11 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
       if (o[key] !== undefined) throw new TypeError(`"${key}" option cannot be combined with "domain"`);
     }
     const host = normalizeDomain(o.domain);
-    sources.push({ issuer: `https://${host}/`, jwksUri: `https://${host}/.well-known/jwks.json` });
+    sources.push({
+      issuer: `https://${host}/`,
+      jwksUri: `https://${host}/.well-known/jwks.json`,
+      algorithms: o.algorithms,
+    });
   } else if (o.issuer !== undefined) {
     for (const issuer of stringList(o.issuer, 'issuer')) {
       sources.push({ issuer, jwksUri: o.jwksUri, jwks: o.jwks, secret: o.secret, algorithms: o.algorithms });
@@ -329,6 +380,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     }
     o.issuers.forEach((entry, index) => {
       if (!isPlainObject(entry)) throw invalid(`issuers[${index}]`, 'an object { issuer, ...key source }');
+      rejectUnknownOptions(entry, KNOWN_ISSUER_OPTIONS, `issuers[${index}].`);
       sources.push({ ...entry, label: `issuers[${index}]` });
     });
   }
@@ -353,7 +405,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
 
     const symmetric = source.secret !== undefined;
     const algorithms = algorithmList(
-      source.algorithms ?? (label ? o.algorithms : undefined),
+      source.algorithms !== undefined ? source.algorithms : label ? o.algorithms : undefined,
       label && source.algorithms !== undefined ? name('algorithms') : 'algorithms',
       symmetric ? ['HS256'] : ['RS256'],
     );
@@ -369,7 +421,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
 
     let keys: KeySource;
     if (symmetric) {
-      keys = new SecretKeySource(secretBytes(source.secret, algorithms), algorithms, engine);
+      keys = new SecretKeySource(secretBytes(source.secret, algorithms, name('secret')), algorithms, engine);
     } else if (source.jwks !== undefined) {
       let ring: KeyRing;
       try {

@@ -1,0 +1,78 @@
+/**
+ * The published surface: every subpath of the exports map resolves by package name (Node's
+ * self-reference, as a user's import would) to built JS with its declarations, and exposes the
+ * names the README documents. `npm test` builds before vitest runs, so dist/ is current.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const pkg = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as {
+  exports: Record<string, string | { types: string; default: string }>;
+  dependencies: Record<string, string>;
+  sideEffects: boolean;
+};
+
+const DOCUMENTED: Record<string, readonly string[]> = {
+  scopegate: [
+    'createVerifier',
+    'AuthError',
+    'isAuthError',
+    'hasScopes',
+    'checkScopes',
+    'checkClaims',
+    'authResponseHeaders',
+  ],
+  'scopegate/trpc': [
+    'createAuthContext',
+    'createAuthProcedures',
+    'requireScopes',
+    'requireClaims',
+    'authErrorFormatter',
+    'authResponseMeta',
+    'describeProcedures',
+    'assertProtected',
+  ],
+  'scopegate/graphql': ['authDirective', 'useAuth'],
+  'scopegate/client': ['getAuthError', 'isAuthError', 'AUTH_ERROR_CODES', 'AUTH_ERROR_REASONS'],
+  'scopegate/testing': ['createTestIssuer'],
+};
+
+/** Imports a specifier in a fresh Node process from the package root, as a user would. */
+function exportedNames(specifier: string): string[] {
+  const output = execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `console.log(JSON.stringify(Object.keys(await import(${JSON.stringify(specifier)}))))`,
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+  return JSON.parse(output) as string[];
+}
+
+describe('package exports', () => {
+  it('is ESM-only, side-effect free, with jose as the only runtime dependency', () => {
+    expect(pkg.sideEffects).toBe(false);
+    expect(Object.keys(pkg.dependencies)).toEqual(['jose']);
+  });
+
+  for (const [specifier, names] of Object.entries(DOCUMENTED)) {
+    it(`${specifier} resolves to built JS and declarations, with its documented names`, () => {
+      const entry = pkg.exports[specifier === 'scopegate' ? '.' : `./${specifier.split('/')[1]}`];
+      expect(entry).toBeTypeOf('object');
+      const { types, default: js } = entry as { types: string; default: string };
+      expect(existsSync(`${root}/${js}`)).toBe(true);
+      expect(existsSync(`${root}/${types}`)).toBe(true);
+      expect(exportedNames(specifier)).toEqual(expect.arrayContaining([...names]));
+    });
+  }
+
+  it('the client entry pulls in no server code', () => {
+    const js = readFileSync(`${root}/dist/client/index.js`, 'utf8');
+    expect(js).not.toMatch(/from ['"](jose|graphql|@trpc\/server|node:)/);
+  });
+});
