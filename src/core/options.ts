@@ -264,7 +264,11 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
 ]);
 
 // A misspelt security option (`clockTolerence`, `audiance`) must not silently fall back to a default.
-function rejectUnknownOptions(record: Record<string, unknown>, known: ReadonlySet<string>, prefix: string): void {
+function rejectUnknownOptions(
+  record: Record<string, unknown>,
+  known: ReadonlySet<string>,
+  prefix: string,
+): void {
   for (const key of Object.keys(record)) {
     if (!known.has(key)) throw new TypeError(`"${prefix}${key}" is not a scopegate option`);
   }

@@ -546,7 +546,10 @@ describe('unknown option names', () => {
   it.each([
     [{ issuer: 'https://issuer.example/', audience: 'a', clockTolerence: 10 }, '"clockTolerence"'],
     [{ issuer: 'https://issuer.example/', audiance: 'a' }, '"audiance"'],
-    [{ issuers: [{ issuer: 'https://issuer.example/', audience: 'a', jwks_uri: 'https://x/' }] }, '"issuers[0].jwks_uri"'],
+    [
+      { issuers: [{ issuer: 'https://issuer.example/', audience: 'a', jwks_uri: 'https://x/' }] },
+      '"issuers[0].jwks_uri"',
+    ],
   ])('%j throws a TypeError naming the misspelt option', (options, name) => {
     expect(() => createVerifier(options as never)).toThrow(TypeError);
     expect(() => createVerifier(options as never)).toThrow(name);
