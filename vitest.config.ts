@@ -1,6 +1,18 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Vite would resolve `graphql` to its .mjs build while yoga, graphql-ws and graphql-tools load
+  // the CommonJS one through Node: two copies break `instanceof GraphQLError` and schema checks
+  // ("from another realm"). Plain Node (users, the examples, dist/) loads one copy already.
+  resolve: {
+    alias: [
+      {
+        find: /^graphql$/,
+        replacement: fileURLToPath(new URL('./node_modules/graphql/index.js', import.meta.url)),
+      },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 20_000,

@@ -1,0 +1,54 @@
+/**
+ * The resolver guard: checks a field's requirement against `context.auth` before the resolver
+ * runs. It wraps the resolvers of concrete object types, so whatever reached the field (an alias,
+ * a fragment, an interface, a union) the concrete type's requirement is what is checked.
+ */
+import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLResolveInfo } from 'graphql';
+import { authOf } from './context.js';
+import { rethrowAsGraphQL } from './errors.js';
+import { endAtExpiry, expiryErrorOf } from './expiry.js';
+import type { FieldRequirement } from './requirement.js';
+
+type Resolver = GraphQLFieldResolver<unknown, unknown>;
+
+/**
+ * Verifies the request's token (once per request: RequestAuth memoizes) and checks the scopes.
+ * @returns the verified claims
+ * @throws GraphQLError with `extensions.code` from the AuthError
+ */
+export async function enforce(requirement: FieldRequirement, context: unknown): Promise<object> {
+  const auth = authOf(context);
+  try {
+    return await (requirement.scopes ? auth.require({ scopes: requirement.scopes }) : auth.claims());
+  } catch (error) {
+    return rethrowAsGraphQL(error);
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+  );
+}
+
+function isSubscriptionRoot(info: GraphQLResolveInfo): boolean {
+  return info.operation.operation === 'subscription' && info.path.prev === undefined;
+}
+
+/**
+ * A resolver (or `subscribe`) that runs `resolver` only once `requirement` holds. A subscription's
+ * event stream is ended when the token expires.
+ */
+export function guard(requirement: FieldRequirement, resolver: Resolver = defaultFieldResolver): Resolver {
+  return async (source, args, context, info) => {
+    const expired = expiryErrorOf(source);
+    if (expired) throw expired;
+    const claims = await enforce(requirement, context);
+    const result = await resolver(source, args, context, info);
+    return isSubscriptionRoot(info) && isAsyncIterable(result)
+      ? endAtExpiry(result, claims, authOf(context))
+      : result;
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * `useAuth`: the graphql-yoga plugin. It puts a lazy `auth` (RequestAuth) in the context, one per
+ * HTTP request (a batch shares it, so a request verifies at most once), runs the pre-execution
+ * check, and maps auth errors to HTTP: a result without `data` takes the AuthError's status and
+ * challenge; a response that consulted auth is `Cache-Control: private, no-store`,
+ * `Vary: Authorization`.
+ */
+import { GraphQLError, getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import {
+  type AccessPolicy,
+  authResponseHeaders,
+  isAuthError,
+  type JwtClaims,
+  type RequestAuth,
+  type RequestLike,
+  type Verifier,
+} from '../core/index.js';
+import { type AuthContext, hasAuth, registerAuth } from './context.js';
+import { authErrorOf, toGraphQLError } from './errors.js';
+import { checkOperation, type OperationToCheck } from './precheck.js';
+
+/** Which operations are checked as a whole before execution. */
+export type Precheck = 'mutations' | 'all';
+
+/** Options of {@link useAuth}. */
+export interface UseAuthOptions<TClaims = JwtClaims> {
+  /** The verifier shared by the API (`createVerifier`). */
+  readonly verifier: Verifier<TClaims>;
+  /**
+   * `'mutations'`: a mutation runs no resolver when any field it selects is denied. `'all'`:
+   * queries and subscriptions too, so they are rejected as a whole (no partial data).
+   * @default 'mutations'
+   */
+  readonly precheck?: Precheck;
+}
+
+interface RequestState {
+  readonly auth: RequestAuth<object>;
+  readonly usage: { consulted: boolean };
+}
+
+/** The Node request behind yoga's fetch Request, when served by `node:http`: it keeps duplicate headers. */
+function nodeRequestOf(context: object): RequestLike | undefined {
+  const req = (context as { req?: unknown }).req;
+  return typeof req === 'object' &&
+    req !== null &&
+    typeof (req as { headers?: unknown }).headers === 'object' &&
+    Array.isArray((req as { rawHeaders?: unknown }).rawHeaders)
+    ? (req as RequestLike)
+    : undefined;
+}
+
+/** Records that the response depended on the Authorization header. */
+function tracked(auth: RequestAuth<object>, usage: { consulted: boolean }): RequestAuth<object> {
+  return {
+    token: auth.token,
+    claims() {
+      usage.consulted = true;
+      return auth.claims();
+    },
+    optional() {
+      usage.consulted = true;
+      return auth.optional();
+    },
+    scopes() {
+      usage.consulted = true;
+      return auth.scopes();
+    },
+    require(policy?: AccessPolicy<object>) {
+      usage.consulted = true;
+      return auth.require(policy);
+    },
+  };
+}
+
+function withHttp(
+  error: GraphQLError,
+  http: { status: number; headers: Record<string, string> },
+): GraphQLError {
+  return new GraphQLError(error.message, {
+    ...(error.nodes && { nodes: error.nodes }),
+    ...(error.source && { source: error.source }),
+    ...(error.positions && { positions: error.positions }),
+    ...(error.path && { path: error.path }),
+    ...(error.originalError && { originalError: error.originalError }),
+    extensions: { ...error.extensions, http },
+  });
+}
+
+interface ResultLike {
+  readonly data?: unknown;
+  readonly errors?: readonly GraphQLError[];
+}
+
+/**
+ * GraphQL-over-HTTP: a result with `data` is 2xx (field errors are partial data); a result without
+ * `data` denied by auth takes the AuthError's status (the highest one) and its challenge.
+ */
+function withAuthStatus<T extends ResultLike>(result: T): T | undefined {
+  if (result.data !== undefined && result.data !== null) return undefined;
+  const errors = result.errors;
+  if (!errors?.length) return undefined;
+  let chosen: number | undefined;
+  let chosenStatus = 0;
+  errors.forEach((error, index) => {
+    const status = authErrorOf(error)?.status ?? 0;
+    if (status > chosenStatus) {
+      chosen = index;
+      chosenStatus = status;
+    }
+  });
+  if (chosen === undefined) return undefined;
+  const error = errors[chosen] as GraphQLError;
+  const http = { status: chosenStatus, headers: authResponseHeaders(authErrorOf(error)) };
+  return { ...result, errors: errors.map((e, index) => (index === chosen ? withHttp(e, http) : e)) };
+}
+
+function isResult(value: unknown): value is ResultLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function'
+  );
+}
+
+/**
+ * AuthErrors thrown by application resolvers (e.g. `await ctx.auth.claims()` in a resolver of a
+ * public field) become scopegate's GraphQL errors, so yoga's error masking keeps them.
+ */
+function exposeAuthErrors<T extends ResultLike>(result: T): T {
+  const errors = result.errors;
+  if (!errors?.some((error) => isAuthError(error.originalError))) return result;
+  return {
+    ...result,
+    errors: errors.map((error) =>
+      isAuthError(error.originalError)
+        ? toGraphQLError(error.originalError, {
+            ...(error.nodes && { nodes: error.nodes }),
+            ...(error.path && { path: error.path }),
+          })
+        : error,
+    ),
+  };
+}
+
+function needsPrecheck(args: OperationToCheck, precheck: Precheck): boolean {
+  if (precheck === 'all') return true;
+  return getOperationAST(args.document, args.operationName ?? undefined)?.operation === 'mutation';
+}
+
+/**
+ * The graphql-yoga plugin: `context.auth` is the request's lazy {@link RequestAuth} (nothing is
+ * verified until a guarded field or your resolver asks), mutations are checked before execution,
+ * and auth errors get their HTTP status, `WWW-Authenticate` challenge and cache headers.
+ * Exported from `scopegate/graphql`.
+ *
+ * @example
+ * ```ts
+ * import { createYoga } from 'graphql-yoga';
+ * import { createVerifier } from 'scopegate';
+ * import { useAuth } from 'scopegate/graphql';
+ *
+ * const verifier = createVerifier({ issuer: 'https://idp.example.com/', audience: 'https://api.example.com' });
+ * const yoga = createYoga({ schema, plugins: [useAuth({ verifier })] });
+ * ```
+ * @throws TypeError on an invalid option
+ */
+export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): Plugin<AuthContext<TClaims>> {
+  const verifier = options?.verifier as Verifier<object> | undefined;
+  if (typeof verifier?.authenticate !== 'function' || typeof verifier.verify !== 'function') {
+    throw new TypeError('"verifier" option must be a verifier from createVerifier()');
+  }
+  const precheck = options.precheck ?? 'mutations';
+  if (precheck !== 'mutations' && precheck !== 'all') {
+    throw new TypeError('"precheck" option must be "mutations" or "all"');
+  }
+  const states = new WeakMap<Request, RequestState>();
+
+  const stateOf = (request: Request, context: object): RequestState => {
+    let state = states.get(request);
+    if (!state) {
+      const usage = { consulted: false };
+      const auth = tracked(verifier.authenticate(nodeRequestOf(context) ?? request), usage);
+      registerAuth(auth, verifier, false);
+      state = { auth, usage };
+      states.set(request, state);
+    }
+    return state;
+  };
+
+  const check = async (
+    args: OperationToCheck,
+    stop: (result: { errors: readonly GraphQLError[] }) => void,
+  ): Promise<void> => {
+    if (!needsPrecheck(args, precheck)) return;
+    const errors = await checkOperation(args);
+    if (errors.length > 0) stop({ errors });
+  };
+
+  return {
+    onContextBuilding({ context, extendContext }) {
+      // The graphql-ws helper (or the application) may already have put the connection's auth here.
+      if (hasAuth(context)) return;
+      const { auth } = stateOf(context.request, context);
+      extendContext({ auth } as Partial<AuthContext<TClaims>>);
+    },
+    onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
+      // Runs before every onExecuteDone hook, so before yoga masks errors.
+      setExecuteFn(async (executionArgs) => {
+        const result = await executeFn(executionArgs);
+        return isResult(result) ? exposeAuthErrors(result) : result;
+      });
+      return check(args, setResultAndStopExecution);
+    },
+    onSubscribe({ args, subscribeFn, setSubscribeFn, setResultAndStopExecution }) {
+      setSubscribeFn(async (subscribeArgs) => {
+        const result = await subscribeFn(subscribeArgs);
+        return isResult(result) ? exposeAuthErrors(result) : result;
+      });
+      return check(args, setResultAndStopExecution);
+    },
+    onResultProcess({ result, setResult }) {
+      if (!isResult(result)) return;
+      const next = withAuthStatus(result);
+      if (next) setResult(next);
+    },
+    onResponse({ request, response }) {
+      if (!states.get(request)?.usage.consulted) return;
+      const headers = authResponseHeaders();
+      response.headers.set('cache-control', headers['cache-control'] as string);
+      const vary = response.headers.get('vary');
+      if (
+        !vary
+          ?.toLowerCase()
+          .split(/\s*,\s*/)
+          .includes('authorization')
+      ) {
+        response.headers.set('vary', vary ? `${vary}, Authorization` : 'Authorization');
+      }
+    },
+  };
+}

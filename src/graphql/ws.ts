@@ -1,0 +1,255 @@
+/**
+ * graphql-ws helpers (for `useServer` from `graphql-ws/use/ws` and the other graphql-ws adapters).
+ * The token comes from `connectionParams` (`authorization: "Bearer x"` or `token: "x"`), is verified
+ * once in `onConnect`, and the connection is closed when it is invalid (4403) or when it expires;
+ * an operation denied by a guard is an error of that operation, the socket stays open.
+ * Typed structurally: no runtime or type dependency on graphql-ws.
+ */
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLError,
+  type GraphQLSchema,
+  getOperationAST,
+  parse,
+  validate,
+} from 'graphql';
+import {
+  type AuthError,
+  isAuthError,
+  type JwtClaims,
+  type RequestAuth,
+  type RequestLike,
+  type Verifier,
+} from '../core/index.js';
+import { type AuthContext, registerAuth } from './context.js';
+import type { Precheck } from './plugin.js';
+import { checkOperation } from './precheck.js';
+
+/** The part of graphql-ws's server `Context` the helpers read. */
+export interface WsConnectionContext {
+  readonly connectionParams?: Readonly<Record<string, unknown>> | undefined;
+  /** For `graphql-ws/use/ws`: `{ socket, request }`; the socket is closed with a reason. */
+  readonly extra?: unknown;
+}
+
+/** graphql-ws's `SubscribePayload`. */
+export interface WsSubscribePayload {
+  readonly query: string;
+  readonly operationName?: string | null | undefined;
+  readonly variables?: Readonly<Record<string, unknown>> | null | undefined;
+}
+
+/** Options of {@link createWsAuth}. */
+export interface WsAuthOptions<TClaims = JwtClaims> {
+  readonly verifier: Verifier<TClaims>;
+  /**
+   * Accept connections that carry no token: guarded operations then fail with `UNAUTHORIZED`
+   * `missing_token`; public ones run. An invalid token is always refused. @default true
+   */
+  readonly allowAnonymous?: boolean;
+  /**
+   * The schema, to check operations before execution in `onSubscribe` (needed for the "no side
+   * effect before a denial" guarantee of mutations when graphql-ws executes without yoga).
+   */
+  readonly schema?: GraphQLSchema;
+  /** As in `useAuth`: `'mutations'` or `'all'`. Needs `schema`. @default 'mutations' */
+  readonly precheck?: Precheck;
+  /**
+   * Closes the connection. @default `ctx.extra.socket.close(code, reason)` (graphql-ws/use/ws,
+   * bun, crossws); without a socket, a refused `onConnect` still closes with 4403.
+   */
+  readonly close?: (ctx: WsConnectionContext, code: number, reason: string) => void;
+}
+
+/** Hooks for graphql-ws's `useServer` options, sharing one auth state per connection. */
+export interface WsAuth<TClaims = JwtClaims> {
+  /** Verifies the connection's token; closes with 4403 (1013 when the issuer is unreachable). */
+  onConnect(ctx: WsConnectionContext): Promise<boolean>;
+  /**
+   * With `schema`: parses, validates and pre-checks the operation; returns its denials as errors
+   * of that operation. Without `schema`: does nothing.
+   */
+  onSubscribe(
+    ctx: WsConnectionContext,
+    id: string,
+    payload: WsSubscribePayload,
+  ): Promise<ExecutionArgs | readonly GraphQLError[] | undefined>;
+  /** Stops the connection's expiry timer. */
+  onClose(ctx: WsConnectionContext): void;
+  /** `{ auth }` for the operation's context; compose: `context: (ctx) => ({ ...ws.context(ctx), db })`. */
+  context(ctx: WsConnectionContext): AuthContext<TClaims>;
+  /** The connection's auth state (e.g. for yoga's `getEnveloped({ ...ctx, auth: ws.authOf(ctx) })`). */
+  authOf(ctx: WsConnectionContext): RequestAuth<TClaims>;
+}
+
+/** graphql-ws's close code for a refused connection. */
+export const WS_CLOSE_FORBIDDEN = 4403;
+/** RFC 6455 "Try Again Later": the issuer is unreachable; graphql-ws clients retry it. */
+export const WS_CLOSE_TRY_AGAIN_LATER = 1013;
+
+// While the verifier's clock tolerance still accepts an expired token, look again this often, at
+// most this many times (the core caps clockTolerance at 300 s).
+const RECHECK_MS = 1_000;
+const MAX_RECHECKS = 310;
+const MAX_DELAY_MS = 2_147_483_647;
+
+// Two credentials: RFC 6750 section 2 forbids more than one method, so this is invalid_request.
+const SEVERAL_CREDENTIALS: RequestLike = Object.freeze({ authorization: ['', ''] });
+
+/** The credentials in `connectionParams`, as a RequestLike the core extracts from. */
+function credentialsOf(params: Readonly<Record<string, unknown>> | undefined): RequestLike {
+  if (typeof params !== 'object' || params === null) return null;
+  const values: unknown[] = [];
+  for (const key of Object.keys(params)) {
+    const value = params[key];
+    if (value === undefined || value === null) continue;
+    if (key.toLowerCase() === 'authorization') values.push(value);
+    else if (key === 'token') values.push(typeof value === 'string' ? `Bearer ${value}` : value);
+  }
+  if (values.length === 0) return null;
+  if (values.length > 1 || typeof values[0] !== 'string') return SEVERAL_CREDENTIALS;
+  return values[0] as string;
+}
+
+function closeCodeOf(error: AuthError): number {
+  return error.code === 'SERVICE_UNAVAILABLE' ? WS_CLOSE_TRY_AGAIN_LATER : WS_CLOSE_FORBIDDEN;
+}
+
+function defaultClose(ctx: WsConnectionContext, code: number, reason: string): void {
+  const socket = (ctx.extra as { socket?: { close?: unknown } } | undefined)?.socket;
+  if (typeof socket?.close === 'function')
+    (socket.close as (code: number, reason: string) => void)(code, reason);
+}
+
+interface Connection {
+  readonly auth: RequestAuth<object>;
+  timer?: ReturnType<typeof setTimeout>;
+  closed: boolean;
+}
+
+/**
+ * Auth for a graphql-ws server. Exported from `scopegate/graphql`.
+ *
+ * @example
+ * ```ts
+ * import { useServer } from 'graphql-ws/use/ws';
+ * import { createWsAuth } from 'scopegate/graphql';
+ *
+ * const ws = createWsAuth({ verifier, schema });
+ * useServer(
+ *   { schema, onConnect: ws.onConnect, onSubscribe: ws.onSubscribe, onClose: ws.onClose, context: ws.context },
+ *   wsServer,
+ * );
+ * // client: createClient({ url, connectionParams: async () => ({ authorization: `Bearer ${await getToken()}` }) })
+ * ```
+ * @throws TypeError on an invalid option
+ */
+export function createWsAuth<TClaims = JwtClaims>(options: WsAuthOptions<TClaims>): WsAuth<TClaims> {
+  const verifier = options?.verifier as Verifier<object> | undefined;
+  if (typeof verifier?.authenticate !== 'function' || typeof verifier.verify !== 'function') {
+    throw new TypeError('"verifier" option must be a verifier from createVerifier()');
+  }
+  const precheck = options.precheck ?? 'mutations';
+  if (precheck !== 'mutations' && precheck !== 'all') {
+    throw new TypeError('"precheck" option must be "mutations" or "all"');
+  }
+  const allowAnonymous = options.allowAnonymous ?? true;
+  const close = options.close ?? defaultClose;
+  const schema = options.schema;
+  const connections = new WeakMap<object, Connection>();
+
+  const connectionOf = (ctx: WsConnectionContext): Connection => {
+    let connection = connections.get(ctx);
+    if (!connection) {
+      const auth = verifier.authenticate(credentialsOf(ctx.connectionParams));
+      registerAuth(auth, verifier, true);
+      connection = { auth, closed: false };
+      connections.set(ctx, connection);
+    }
+    return connection;
+  };
+
+  const refuse = (ctx: WsConnectionContext, connection: Connection, error: AuthError) => {
+    connection.closed = true;
+    close(ctx, closeCodeOf(error), error.publicReason);
+  };
+
+  // At `exp` the verifier confirms the expiry (honouring its clock tolerance), then the connection
+  // is closed: a graphql-ws client reconnects with fresh connectionParams.
+  const watchExpiry = (ctx: WsConnectionContext, connection: Connection, exp: number) => {
+    let rechecks = 0;
+    const arm = (at: number) => {
+      const delay = Math.min(Math.max(at - Date.now(), 0), MAX_DELAY_MS);
+      connection.timer = setTimeout(async () => {
+        if (connection.closed) return;
+        if (Date.now() < at) return arm(at);
+        try {
+          await verifier.verify(connection.auth.token as string);
+          if (++rechecks <= MAX_RECHECKS) arm(Date.now() + RECHECK_MS);
+        } catch (error) {
+          if (connection.closed) return;
+          if (isAuthError(error)) refuse(ctx, connection, error);
+          else close(ctx, WS_CLOSE_FORBIDDEN, 'token_expired');
+        }
+      }, delay);
+      connection.timer.unref?.();
+    };
+    arm(exp * 1000);
+  };
+
+  return {
+    async onConnect(ctx) {
+      const connection = connectionOf(ctx);
+      try {
+        const claims = await (allowAnonymous ? connection.auth.optional() : connection.auth.claims());
+        const exp = (claims as { exp?: unknown } | null)?.exp;
+        if (typeof exp === 'number') watchExpiry(ctx, connection, exp);
+        return true;
+      } catch (error) {
+        if (!isAuthError(error)) throw error;
+        refuse(ctx, connection, error);
+        return false;
+      }
+    },
+
+    async onSubscribe(ctx, _id, payload) {
+      if (!schema) return undefined;
+      let document: DocumentNode;
+      try {
+        document = parse(payload.query);
+      } catch (error) {
+        return [error as GraphQLError];
+      }
+      const validationErrors = validate(schema, document);
+      if (validationErrors.length > 0) return validationErrors;
+      const args: ExecutionArgs = {
+        schema,
+        document,
+        operationName: payload.operationName ?? null,
+        variableValues: payload.variables ?? null,
+      };
+      const operation = getOperationAST(document, payload.operationName ?? undefined);
+      if (precheck === 'all' || operation?.operation === 'mutation') {
+        const errors = await checkOperation({ ...args, contextValue: { auth: connectionOf(ctx).auth } });
+        if (errors.length > 0) return errors;
+      }
+      return args;
+    },
+
+    onClose(ctx) {
+      const connection = connections.get(ctx);
+      if (!connection) return;
+      connection.closed = true;
+      clearTimeout(connection.timer);
+    },
+
+    context(ctx) {
+      return { auth: connectionOf(ctx).auth as RequestAuth<TClaims> };
+    },
+
+    authOf(ctx) {
+      return connectionOf(ctx).auth as RequestAuth<TClaims>;
+    },
+  };
+}

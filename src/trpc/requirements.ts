@@ -1,0 +1,79 @@
+/**
+ * `requireScopes` and `requireClaims`: authorization middlewares for procedures whose context
+ * already holds verified claims (`protectedProcedure`). The requirement is compiled where it is
+ * declared (a malformed one throws a TypeError at startup, not per request), and checked through
+ * `ctx.auth.require`, so the verifier's realm and `exposeReasons` shape the 403.
+ */
+import type { TRPCMiddlewareFunction } from '@trpc/server';
+import {
+  type ClaimCheck,
+  compileClaimCheck,
+  compileScopes,
+  type JwtClaims,
+  type RequestAuth,
+  type ScopeRequirement,
+} from '../core/index.js';
+import { withAccessRule } from './access.js';
+import { orTRPCError } from './errors.js';
+
+/** The context an authorization middleware needs: the request's auth and verified claims. */
+export interface VerifiedContext<TClaims = JwtClaims> {
+  readonly auth: RequestAuth<JwtClaims>;
+  readonly claims: TClaims;
+}
+
+/**
+ * A middleware that only fits procedures whose context has verified claims. On
+ * `publicProcedure`, `optionalAuthProcedure` or `t.procedure`, `.use()` does not compile.
+ */
+export type AuthorizationMiddleware<TClaims = JwtClaims> = TRPCMiddlewareFunction<
+  VerifiedContext<TClaims>,
+  object,
+  object,
+  object,
+  unknown
+>;
+
+/**
+ * Requires scopes: `'a'` or `'a b'` (all of), `['a', 'b']` (all of), `{ anyOf: [...] }`, or DNF
+ * `[['a', 'b'], ['admin']]` ((a AND b) OR admin). Refuses with `FORBIDDEN` `insufficient_scope`
+ * and the required scopes (`WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`).
+ *
+ * @example
+ * ```ts
+ * const read = protectedProcedure.use(requireScopes('read:data')).query(() => data);
+ * const admin = protectedProcedure.use(requireScopes({ anyOf: ['admin', ['read:data', 'write:data']] }));
+ * ```
+ * @throws TypeError when the requirement is empty or malformed
+ */
+export function requireScopes(requirement: ScopeRequirement): AuthorizationMiddleware {
+  const scopes = compileScopes(requirement);
+  const middleware: AuthorizationMiddleware = async (opts) => {
+    await orTRPCError(() => opts.ctx.auth.require({ scopes }));
+    return opts.next();
+  };
+  return withAccessRule(middleware, { kind: 'scopes', scopes });
+}
+
+/**
+ * Requires the verified claims to pass a check: a predicate, or `{ claim: expected }` pairs
+ * (equality; for an array claim, membership). Refuses with `FORBIDDEN` `claim_check_failed`,
+ * never 401: the token is valid, the caller is not allowed.
+ *
+ * @example
+ * ```ts
+ * const orgOnly = protectedProcedure.use(requireClaims({ org_id: 'acme' }));
+ * const staff = protectedProcedure.use(requireClaims<MyClaims>((claims) => claims.roles.includes('staff')));
+ * ```
+ * @throws TypeError when the check is neither a predicate nor a non-empty object of primitives
+ */
+export function requireClaims<TClaims extends JwtClaims = JwtClaims>(
+  check: ClaimCheck<TClaims>,
+): AuthorizationMiddleware<TClaims> {
+  const compiled = compileClaimCheck(check);
+  const middleware: AuthorizationMiddleware<TClaims> = async (opts) => {
+    await orTRPCError(() => opts.ctx.auth.require({ claims: compiled as ClaimCheck<JwtClaims> }));
+    return opts.next();
+  };
+  return withAccessRule(middleware, { kind: 'claims', check: compiled as ClaimCheck<never> });
+}
