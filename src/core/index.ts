@@ -12,6 +12,7 @@ export {
   type AuthErrorReason,
   isAuthError,
 } from './errors.js';
+export { endAtExpiry } from './expiry.js';
 export type { NodeRequestLike, RequestLike } from './extract.js';
 export type { FetchLike } from './http.js';
 export type { Logger } from './key-ring.js';

@@ -77,6 +77,8 @@ export function compileScopes(requirement: ScopeRequirement): ScopeAlternatives 
   }
   const result: ScopeAlternatives = Object.freeze(alternatives.map((alt) => Object.freeze(alt)));
   if (typeof requirement === 'object') compiled.set(requirement, result);
+  // Compiled requirements are often handed back (adapters compile once, then check per request).
+  compiled.set(result, result);
   return result;
 }
 

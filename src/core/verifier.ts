@@ -8,7 +8,7 @@
  */
 import { isAlgorithm } from './algorithms.js';
 import { isAccessTokenType, validateClaims } from './claims.js';
-import { AuthError, type AuthErrorReason } from './errors.js';
+import { AuthError, type AuthErrorReason, isAuthError } from './errors.js';
 import { extractToken, type RequestLike } from './extract.js';
 import { parseCompactJws } from './jws.js';
 import { type NormalizedOptions, normalizeOptions, type VerifierOptions } from './options.js';
@@ -57,6 +57,18 @@ export interface RequestAuth<TClaims = JwtClaims> {
   scopes(): Promise<ReadonlySet<string>>;
   /** The verified claims once the policy holds; rejects with 401/403 {@link AuthError}s. */
   require(policy?: AccessPolicy<TClaims>): Promise<TClaims>;
+  /**
+   * Resolves, once the verified token stops being valid (`exp` plus the clock tolerance, or
+   * `maxTokenAge`), with the error a verification then gives (`token_expired`...). Rejects like
+   * `claims()` when the token is not valid to begin with: such errors resolve too. The timer does
+   * not keep the process alive; an aborted `signal` stops the wait (rejects with its reason).
+   */
+  expired(signal?: AbortSignal): Promise<AuthError>;
+  /**
+   * True once anything read the request's credentials (`token`, `claims()`...): the response then
+   * depends on the Authorization header (`Cache-Control: private`, `Vary: Authorization`).
+   */
+  readonly consulted: boolean;
 }
 
 export interface Verifier<TClaims = JwtClaims> {
@@ -110,6 +122,8 @@ class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
   readonly #options: NormalizedOptions;
   readonly #cache: TokenCache<TClaims> | undefined;
   readonly #scopes = new WeakMap<object, ReadonlySet<string>>();
+  // When verified claims stop being valid (ms), for connection-long auth and subscriptions.
+  readonly #validity = new WeakMap<object, number>();
 
   constructor(options: NormalizedOptions) {
     this.#options = options;
@@ -161,8 +175,11 @@ class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
       let result = options.schema['~standard'].validate(payload);
       if (result instanceof Promise) result = await result;
       if (result.issues) throw this.#fail('invalid_claims', result.issues);
-      claims = result.value as object;
+      // Object schemas usually strip unknown keys: the registered claims stay, the schema's
+      // output (parsed, defaulted values) wins for the keys it knows.
+      claims = { ...payload, ...(result.value as object) };
     }
+    this.#validity.set(claims, this.#validUntil(payload, issuer.rules.clockTolerance));
     // Cached claims are shared between requests, so they must not be writable.
     if (this.#cache) this.#cache.set(token, Object.freeze(claims) as TClaims, this.#expiry(payload));
     return claims as TClaims;
@@ -180,6 +197,27 @@ class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
       this.#headerVerdicts.set(header, verdict);
     }
     return verdict;
+  }
+
+  /**
+   * The first instant (ms) at which verifying the same token fails on time: the checks of
+   * claims.ts, solved for `now` (seconds are floored there).
+   */
+  #validUntil(payload: Readonly<Record<string, unknown>>, clockTolerance: number): number {
+    let until = Math.ceil((payload.exp as number) + clockTolerance) * 1000;
+    const { maxTokenAge } = this.#options;
+    if (maxTokenAge !== undefined) {
+      until = Math.min(
+        until,
+        (Math.floor((payload.iat as number) + clockTolerance + maxTokenAge) + 1) * 1000,
+      );
+    }
+    return until;
+  }
+
+  /** When claims returned by {@link verify} stop being valid (ms since the epoch). */
+  validUntil(claims: object): number | undefined {
+    return this.#validity.get(claims);
   }
 
   #expiry(payload: Readonly<Record<string, unknown>>): number {
@@ -212,12 +250,42 @@ class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
   }
 }
 
+// setTimeout's largest delay; longer waits are re-armed.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+// If a re-verification still accepts the token at its computed end (clock adjustments), wait this long.
+const RECHECK_MS = 1000;
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.min(Math.max(ms, 0), MAX_TIMER_MS),
+    );
+    // Waiting for a token to expire must not keep a process alive on its own.
+    timer.unref?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 class LazyRequestAuth<TClaims extends object> implements RequestAuth<TClaims> {
-  readonly token: string | null;
+  readonly #token: string | null;
   readonly #verifier: TokenVerifier<TClaims>;
   readonly #extraction: ReturnType<typeof extractToken>;
   readonly #options: NormalizedOptions;
   #claims: Promise<TClaims> | undefined;
+  #validUntil: number | undefined;
+  #consulted = false;
 
   constructor(
     verifier: TokenVerifier<TClaims>,
@@ -227,11 +295,30 @@ class LazyRequestAuth<TClaims extends object> implements RequestAuth<TClaims> {
     this.#verifier = verifier;
     this.#extraction = extraction;
     this.#options = options;
-    this.token = extraction.kind === 'token' ? extraction.token : null;
+    this.#token = extraction.kind === 'token' ? extraction.token : null;
+  }
+
+  get token(): string | null {
+    this.#consulted = true;
+    return this.#token;
+  }
+
+  get consulted(): boolean {
+    return this.#consulted;
   }
 
   claims(): Promise<TClaims> {
-    this.#claims ??= this.#resolve();
+    this.#consulted = true;
+    // A context can outlive its token (a WebSocket connection): past its validity the memo is
+    // dropped and the token verified again, which then fails with the verifier's own error.
+    if (this.#validUntil !== undefined && Date.now() >= this.#validUntil) {
+      this.#claims = undefined;
+      this.#validUntil = undefined;
+    }
+    this.#claims ??= this.#resolve().then((claims) => {
+      this.#validUntil = this.#verifier.validUntil(claims);
+      return claims;
+    });
     return this.#claims;
   }
 
@@ -250,6 +337,7 @@ class LazyRequestAuth<TClaims extends object> implements RequestAuth<TClaims> {
   }
 
   async optional(): Promise<TClaims | null> {
+    this.#consulted = true;
     return this.#extraction.kind === 'missing' ? null : this.claims();
   }
 
@@ -261,5 +349,18 @@ class LazyRequestAuth<TClaims extends object> implements RequestAuth<TClaims> {
     const claims = await this.claims();
     if (policy) await this.#verifier.authorize(claims, policy);
     return claims;
+  }
+
+  async expired(signal?: AbortSignal): Promise<AuthError> {
+    for (;;) {
+      try {
+        await this.claims();
+      } catch (error) {
+        if (isAuthError(error)) return error;
+        throw error;
+      }
+      const until = this.#validUntil ?? Date.now();
+      await sleep(Math.max(until - Date.now(), RECHECK_MS * Number(until <= Date.now())), signal);
+    }
   }
 }
