@@ -134,6 +134,7 @@ export interface NormalizedOptions {
   readonly maxTokenLength: number;
   readonly strict: boolean;
   readonly maxTokenAge: number | undefined;
+  readonly clockTolerance: number;
   readonly scopeClaims: readonly string[];
   readonly schema: StandardSchemaV1 | undefined;
   readonly tokenCacheMax: number | undefined;
@@ -487,6 +488,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     maxTokenLength,
     strict,
     maxTokenAge,
+    clockTolerance,
     scopeClaims,
     schema,
     tokenCacheMax,

@@ -9,7 +9,7 @@
 import { isAlgorithm } from './algorithms.js';
 import { isAccessTokenType, validateClaims } from './claims.js';
 import { AuthError, type AuthErrorReason, isAuthError } from './errors.js';
-import { extractToken, type RequestLike } from './extract.js';
+import { type Extraction, extractToken, type RequestLike } from './extract.js';
 import { parseCompactJws } from './jws.js';
 import { type NormalizedOptions, normalizeOptions, type VerifierOptions } from './options.js';
 import { type ClaimCheck, checkClaims, checkScopes, grantedScopes, type ScopeRequirement } from './scopes.js';
@@ -74,8 +74,12 @@ export interface RequestAuth<TClaims = JwtClaims> {
 export interface Verifier<TClaims = JwtClaims> {
   /** Verifies a bare JWT. @throws AuthError */
   verify(token: string): Promise<TClaims>;
-  /** The per-request auth state of a fetch `Request`, `Headers`, Node request, header value... */
-  authenticate(request: RequestLike): RequestAuth<TClaims>;
+  /**
+   * The per-request auth state of a fetch `Request`, `Headers`, Node request, header value... or
+   * of a function returning one (adapters: reading an exotic request then never throws here).
+   * Never throws: a request whose credentials cannot be read rejects when asked.
+   */
+  authenticate(request: RequestLike | (() => RequestLike)): RequestAuth<TClaims>;
   /** The scopes granted by verified claims, from the configured `scopeClaims`. */
   scopes(claims: TClaims): ReadonlySet<string>;
   /** Checks a policy against verified claims. @throws AuthError 403 */
@@ -122,8 +126,6 @@ class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
   readonly #options: NormalizedOptions;
   readonly #cache: TokenCache<TClaims> | undefined;
   readonly #scopes = new WeakMap<object, ReadonlySet<string>>();
-  // When verified claims stop being valid (ms), for connection-long auth and subscriptions.
-  readonly #validity = new WeakMap<object, number>();
 
   constructor(options: NormalizedOptions) {
     this.#options = options;
@@ -179,7 +181,6 @@ class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
       // output (parsed, defaulted values) wins for the keys it knows.
       claims = { ...payload, ...(result.value as object) };
     }
-    this.#validity.set(claims, this.#validUntil(payload, issuer.rules.clockTolerance));
     // Cached claims are shared between requests, so they must not be writable.
     if (this.#cache) this.#cache.set(token, Object.freeze(claims) as TClaims, this.#expiry(payload));
     return claims as TClaims;
@@ -200,24 +201,16 @@ class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
   }
 
   /**
-   * The first instant (ms) at which verifying the same token fails on time: the checks of
-   * claims.ts, solved for `now` (seconds are floored there).
+   * When claims returned by {@link verify} stop being valid (ms since the epoch): the time checks
+   * of claims.ts solved for `now` (seconds are floored there). Computed on demand, off the hot path.
    */
-  #validUntil(payload: Readonly<Record<string, unknown>>, clockTolerance: number): number {
-    let until = Math.ceil((payload.exp as number) + clockTolerance) * 1000;
-    const { maxTokenAge } = this.#options;
+  validUntil(claims: Readonly<Record<string, unknown>>): number {
+    const { clockTolerance, maxTokenAge } = this.#options;
+    let until = Math.ceil((claims.exp as number) + clockTolerance) * 1000;
     if (maxTokenAge !== undefined) {
-      until = Math.min(
-        until,
-        (Math.floor((payload.iat as number) + clockTolerance + maxTokenAge) + 1) * 1000,
-      );
+      until = Math.min(until, (Math.floor((claims.iat as number) + clockTolerance + maxTokenAge) + 1) * 1000);
     }
     return until;
-  }
-
-  /** When claims returned by {@link verify} stop being valid (ms since the epoch). */
-  validUntil(claims: object): number | undefined {
-    return this.#validity.get(claims);
   }
 
   #expiry(payload: Readonly<Record<string, unknown>>): number {
@@ -226,8 +219,16 @@ class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
     return maxTokenAge === undefined ? exp : Math.min(exp, ((payload.iat as number) + maxTokenAge) * 1000);
   }
 
-  authenticate(request: RequestLike): RequestAuth<TClaims> {
-    return new LazyRequestAuth(this, extractToken(request, this.#options.maxTokenLength), this.#options);
+  authenticate(request: RequestLike | (() => RequestLike)): RequestAuth<TClaims> {
+    let credentials: Credentials;
+    try {
+      const source = typeof request === 'function' ? request() : request;
+      credentials = extractToken(source, this.#options.maxTokenLength);
+    } catch (error) {
+      // A hostile or broken request object (a throwing getter): never throw here, reject later.
+      credentials = { kind: 'unreadable', error };
+    }
+    return new LazyRequestAuth(this, credentials, this.#options);
   }
 
   scopes(claims: TClaims): ReadonlySet<string> {
@@ -249,6 +250,9 @@ class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
     await Promise.all([...this.#options.issuers.values()].map((issuer) => issuer.keys.warmup()));
   }
 }
+
+/** What a request's credentials turned out to be; `unreadable` when reading them threw. */
+type Credentials = Extraction | { readonly kind: 'unreadable'; readonly error: unknown };
 
 // setTimeout's largest delay; longer waits are re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -281,17 +285,13 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 class LazyRequestAuth<TClaims extends object> implements RequestAuth<TClaims> {
   readonly #token: string | null;
   readonly #verifier: TokenVerifier<TClaims>;
-  readonly #extraction: ReturnType<typeof extractToken>;
+  readonly #extraction: Credentials;
   readonly #options: NormalizedOptions;
   #claims: Promise<TClaims> | undefined;
   #validUntil: number | undefined;
   #consulted = false;
 
-  constructor(
-    verifier: TokenVerifier<TClaims>,
-    extraction: ReturnType<typeof extractToken>,
-    options: NormalizedOptions,
-  ) {
+  constructor(verifier: TokenVerifier<TClaims>, extraction: Credentials, options: NormalizedOptions) {
     this.#verifier = verifier;
     this.#extraction = extraction;
     this.#options = options;
@@ -316,7 +316,7 @@ class LazyRequestAuth<TClaims extends object> implements RequestAuth<TClaims> {
       this.#validUntil = undefined;
     }
     this.#claims ??= this.#resolve().then((claims) => {
-      this.#validUntil = this.#verifier.validUntil(claims);
+      this.#validUntil = this.#verifier.validUntil(claims as Readonly<Record<string, unknown>>);
       return claims;
     });
     return this.#claims;
@@ -333,6 +333,8 @@ class LazyRequestAuth<TClaims extends object> implements RequestAuth<TClaims> {
         return Promise.reject(new AuthError('invalid_request', { presentation }));
       case 'too_large':
         return Promise.reject(new AuthError('token_too_large', { presentation }));
+      case 'unreadable':
+        return Promise.reject(this.#extraction.error);
     }
   }
 

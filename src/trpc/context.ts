@@ -2,10 +2,10 @@
  * `createAuthContext`: one `createContext` for every tRPC adapter. It reads where the
  * credentials are (a fetch `Request`, a Node `IncomingMessage`, or a WebSocket's connection
  * params) and returns a lazy `RequestAuth`: nothing is verified until a procedure asks, and a
- * batch (one context) verifies at most once.
+ * batch (one context) verifies at most once. The `RequestAuth` is the core's own: it records
+ * whether it was consulted (for `authResponseMeta`) and re-verifies once its token expires.
  */
 import type { JwtClaims, RequestAuth, RequestLike, Verifier } from '../core/index.js';
-import { ContextAuth } from './context-auth.js';
 
 /**
  * What `createContext` receives, loosely typed so that the options of every adapter fit:
@@ -119,10 +119,8 @@ export function createAuthContext<TClaims, TOptions extends object = AuthContext
   if (read !== undefined && typeof read !== 'function') {
     throw new TypeError('createAuthContext: "credentials" must be a function');
   }
+  // A reader that throws (an exotic request object) makes auth reject when asked, never createContext throw.
   return (opts) => ({
-    auth: new ContextAuth(
-      verifier,
-      read ? () => read(opts) : () => credentialsOf(opts as AuthContextOptions),
-    ),
+    auth: verifier.authenticate(() => (read ? read(opts) : credentialsOf(opts as AuthContextOptions))),
   });
 }

@@ -7,7 +7,7 @@ import type { AnyTRPCMiddlewareFunction, TRPCProcedureBuilder, TRPCUnsetMarker a
 import type { JwtClaims, RequestAuth } from '../core/index.js';
 import { withAccessRule } from './access.js';
 import { orTRPCError } from './errors.js';
-import { endAtExpiry } from './expiry.js';
+import { untilTokenExpires } from './subscription.js';
 
 /** A context `createAuthProcedures` can work with: it carries the request's `auth`. */
 export interface AuthContextBase {
@@ -60,7 +60,7 @@ const authenticated = withAccessRule(
     const result = await opts.next({ ctx: { claims } });
     // A subscription outlives the request: it ends when its token expires.
     return opts.type === 'subscription' && result.ok
-      ? { ...result, data: endAtExpiry(result.data, auth, claims, opts.signal) }
+      ? { ...result, data: untilTokenExpires(result.data, auth, opts.signal) }
       : result;
   },
   { kind: 'authenticated' },
@@ -71,8 +71,9 @@ const optional = withAccessRule(
     const { auth } = opts.ctx;
     const claims = await orTRPCError(() => auth.optional());
     const result = await opts.next({ ctx: { claims } });
+    // An anonymous subscriber has no token to expire.
     return claims !== null && opts.type === 'subscription' && result.ok
-      ? { ...result, data: endAtExpiry(result.data, auth, claims, opts.signal) }
+      ? { ...result, data: untilTokenExpires(result.data, auth, opts.signal) }
       : result;
   },
   { kind: 'optional' },

@@ -5,7 +5,6 @@
 import type { TRPCError } from '@trpc/server';
 import { type AuthError, authResponseHeaders } from '../core/index.js';
 import { accessRulesOf } from './access.js';
-import { authWasConsulted } from './context-auth.js';
 import { authErrorOf } from './errors.js';
 
 /** What `responseMeta` receives (the parts this one reads). */
@@ -40,8 +39,8 @@ export function challengeError(errors: readonly TRPCError[]): AuthError | undefi
 }
 
 function consultedAuth(opts: AuthResponseMetaOptions): boolean {
-  const auth = (opts.ctx as { auth?: unknown } | null | undefined)?.auth;
-  if (authWasConsulted(auth)) return true;
+  const auth = (opts.ctx as { auth?: { consulted?: unknown } | null } | null | undefined)?.auth;
+  if (auth?.consulted === true) return true;
   // Headers of a streamed response leave before the procedures run: judge by what they require.
   return (
     opts.eagerGeneration && (opts.info?.calls ?? []).some((call) => accessRulesOf(call.procedure).length > 0)

@@ -73,6 +73,21 @@ describe('createAuthContext', () => {
     expect(schema.verifications() - before).toBe(1);
   });
 
+  it('puts the core RequestAuth in the context: consulted once anything reads it', async () => {
+    const token = await issuer.sign();
+    const reads: [string, (auth: AuthContext<JwtClaims>['auth']) => unknown][] = [
+      ['token', (auth) => auth.token],
+      ['claims', (auth) => auth.claims()],
+      ['optional', (auth) => auth.optional()],
+    ];
+    for (const [name, read] of reads) {
+      const { auth } = createContext({ req: request(`Bearer ${token}`) });
+      expect(auth.consulted, name).toBe(false);
+      await read(auth);
+      expect(auth.consulted, name).toBe(true);
+    }
+  });
+
   it('reads a fetch Request, with duplicates joined by the runtime refused', async () => {
     const token = await issuer.sign();
     expect(await reasonOf(createContext({ req: request(`Bearer ${token}`) }).auth.claims())).toBe('resolved');
@@ -136,9 +151,25 @@ describe('createAuthContext', () => {
       },
     };
     const ctx = createContext({ req: hostile });
+    expect(ctx.auth.consulted).toBe(false);
     expect(await reasonOf(ctx.auth.claims())).toBe('Error: headers exploded');
+    expect(ctx.auth.consulted).toBe(true);
+    expect(ctx.auth.token).toBeNull();
+    expect(await reasonOf(ctx.auth.optional())).toBe('Error: headers exploded');
+    expect(await reasonOf(ctx.auth.require({ scopes: 'a' }))).toBe('Error: headers exploded');
+    expect(await reasonOf(ctx.auth.expired())).toBe('Error: headers exploded');
     expect(await reasonOf(createContext({}).auth.claims())).toBe('missing_token');
     expect(await reasonOf(createContext({ req: 'not a request' }).auth.claims())).toBe('missing_token');
+  });
+
+  it('never throws when a credentials reader throws: the failure waits for a procedure', async () => {
+    const verifier = createVerifier(issuer.verifierOptions);
+    const failing = createAuthContext(verifier, {
+      credentials: (): never => {
+        throw new Error('no event');
+      },
+    });
+    expect(await reasonOf(failing({}).auth.scopes())).toBe('Error: no event');
   });
 
   it('takes a credentials reader for other adapters (e.g. AWS Lambda events)', async () => {

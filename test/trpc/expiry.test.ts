@@ -1,15 +1,15 @@
 /**
- * The expiry guard of protected subscriptions, with fake timers: it ends the stream with
- * UNAUTHORIZED `token_expired` at `exp` (after the verifier's clock tolerance), and releases its
- * timer however the stream ends (source done, consumer gone, request aborted, expiry).
+ * Protected subscriptions end at their token's expiry, with fake timers: called through tRPC's
+ * own caller on `protectedProcedure` / `optionalAuthProcedure`, the stream ends with UNAUTHORIZED
+ * `token_expired` at `exp` (after the verifier's clock tolerance), and its timer is released
+ * however the stream ends (source done, consumer gone, request aborted, expiry).
  */
-import { TRPCError } from '@trpc/server';
+import { initTRPC, TRPCError } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuthError, createVerifier, type JwtClaims, type RequestAuth } from '../../src/core/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
-import { endAtExpiry } from '../../src/trpc/expiry.js';
-import { createAuthContext } from '../../src/trpc/index.js';
+import { createAuthContext, createAuthProcedures } from '../../src/trpc/index.js';
 import { AUDIENCE } from './support/tokens.js';
 
 const START = new Date('2030-01-01T00:00:00Z').getTime();
@@ -27,13 +27,24 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+// What the next subscription's resolver returns: each test sets it.
+let nextSource: unknown;
+
+const t = initTRPC.context<{ auth: RequestAuth<JwtClaims> }>().create();
+const { protectedProcedure, optionalAuthProcedure } = createAuthProcedures(t);
+const router = t.router({
+  events: protectedProcedure.subscription(() => nextSource as AsyncIterable<number>),
+  maybeEvents: optionalAuthProcedure.subscription(() => nextSource as AsyncIterable<number>),
+});
+const createCaller = t.createCallerFactory(router);
+
 async function authFor(lifetimeSeconds: number, clockTolerance = 0) {
   const verifier = createVerifier({ ...issuer.verifierOptions, clockTolerance });
   const token = await issuer.sign({}, { expiresIn: lifetimeSeconds });
   const { auth } = createAuthContext(verifier)({
     req: new Request('http://127.0.0.1/ticks', { headers: { authorization: `Bearer ${token}` } }),
   });
-  return { auth, claims: await auth.claims(), verifier, token };
+  return { auth, verifier, token };
 }
 
 async function* counting(limit: number, log: string[]) {
@@ -49,15 +60,18 @@ function silent(): AsyncIterable<number> {
   return { [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<number>>(() => {}) }) };
 }
 
-function guarded(source: unknown, auth: RequestAuth<unknown>, claims: JwtClaims, signal?: AbortSignal) {
-  return endAtExpiry(source, auth, claims, signal) as AsyncGenerator<number>;
+/** Subscribes to `events` with `source` as the resolver's result, as tRPC's caller does. */
+async function guarded(source: unknown, auth: RequestAuth<JwtClaims>, signal?: AbortSignal) {
+  nextSource = source;
+  const caller = createCaller({ auth }, signal ? { signal } : {});
+  return (await caller.events()) as AsyncGenerator<number>;
 }
 
-describe('endAtExpiry', () => {
+describe('protected subscriptions end at expiry', () => {
   it('passes events through and releases its timer when the source ends', async () => {
-    const { auth, claims } = await authFor(60);
+    const { auth } = await authFor(60);
     const log: string[] = [];
-    const stream = guarded(counting(3, log), auth, claims);
+    const stream = await guarded(counting(3, log), auth);
     expect(vi.getTimerCount()).toBe(0); // armed when the stream starts, not before
     const values: number[] = [];
     for await (const value of stream) {
@@ -70,9 +84,9 @@ describe('endAtExpiry', () => {
   });
 
   it('releases its timer and closes the source when the consumer stops early', async () => {
-    const { auth, claims } = await authFor(60);
+    const { auth } = await authFor(60);
     const log: string[] = [];
-    for await (const value of guarded(counting(100, log), auth, claims)) {
+    for await (const value of await guarded(counting(100, log), auth)) {
       if (value === 1) break;
     }
     expect(log).toEqual(['source closed']);
@@ -80,9 +94,9 @@ describe('endAtExpiry', () => {
   });
 
   it('ends quietly and releases its timer when the request is aborted', async () => {
-    const { auth, claims } = await authFor(60);
+    const { auth } = await authFor(60);
     const controller = new AbortController();
-    const stream = guarded(silent(), auth, claims, controller.signal);
+    const stream = await guarded(silent(), auth, controller.signal);
     const next = stream.next();
     controller.abort();
     await expect(next).resolves.toEqual({ done: true, value: undefined });
@@ -90,8 +104,8 @@ describe('endAtExpiry', () => {
   });
 
   it('ends a waiting stream with UNAUTHORIZED token_expired at exp', async () => {
-    const { auth, claims } = await authFor(2);
-    const next = guarded(silent(), auth, claims).next();
+    const { auth } = await authFor(2);
+    const next = (await guarded(silent(), auth)).next();
     const settled = next.then(
       () => 'resolved',
       (error: unknown) => error,
@@ -107,24 +121,22 @@ describe('endAtExpiry', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('waits out the verifier clock tolerance, re-checking, before ending the stream', async () => {
-    const { auth, claims } = await authFor(2, 3);
-    const settled = guarded(silent(), auth, claims)
-      .next()
-      .then(
-        () => 'resolved',
-        (error: unknown) => (error as TRPCError).code,
-      );
+  it('waits out the verifier clock tolerance before ending the stream', async () => {
+    const { auth } = await authFor(2, 3);
+    const settled = (await guarded(silent(), auth)).next().then(
+      () => 'resolved',
+      (error: unknown) => (error as TRPCError).code,
+    );
     await vi.advanceTimersByTimeAsync(2000 + 2000);
-    expect(vi.getTimerCount()).toBe(1); // still accepted within the tolerance: re-armed
+    expect(vi.getTimerCount()).toBe(1); // still accepted within the tolerance: still waiting
     await vi.advanceTimersByTimeAsync(2000);
     await expect(settled).resolves.toBe('UNAUTHORIZED');
     expect(vi.getTimerCount()).toBe(0);
   });
 
   it('ends a stream between events: the next pull fails', async () => {
-    const { auth, claims } = await authFor(2);
-    const stream = guarded(counting(10, []), auth, claims);
+    const { auth } = await authFor(2);
+    const stream = await guarded(counting(10, []), auth);
     await expect(stream.next()).resolves.toEqual({ done: false, value: 0 });
     await vi.advanceTimersByTimeAsync(2000);
     await expect(stream.next()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
@@ -132,7 +144,7 @@ describe('endAtExpiry', () => {
   });
 
   it('guards observables too', async () => {
-    const { auth, claims } = await authFor(2);
+    const { auth } = await authFor(2);
     let unsubscribed = false;
     const source = observable<number>((observer) => {
       observer.next(7);
@@ -140,7 +152,7 @@ describe('endAtExpiry', () => {
         unsubscribed = true;
       };
     });
-    const stream = guarded(source, auth, claims, new AbortController().signal);
+    const stream = await guarded(source, auth, new AbortController().signal);
     await expect(stream.next()).resolves.toEqual({ done: false, value: 7 });
     const pending = stream.next().catch((error: unknown) => (error as TRPCError).code);
     await vi.advanceTimersByTimeAsync(2000);
@@ -148,23 +160,41 @@ describe('endAtExpiry', () => {
     expect(unsubscribed).toBe(true);
   });
 
-  it('ends at exp with a RequestAuth built by hand (no re-verification possible)', async () => {
+  it('ends at exp with a context built by hand from verifier.authenticate', async () => {
     const { verifier, token } = await authFor(2);
     const auth = verifier.authenticate(`Bearer ${token}`);
-    const claims = await auth.claims();
-    const pending = guarded(silent(), auth, claims)
+    const pending = (await guarded(silent(), auth))
       .next()
       .catch((error: unknown) => ((error as TRPCError).cause as AuthError).reason);
     await vi.advanceTimersByTimeAsync(2000);
     await expect(pending).resolves.toBe('token_expired');
   });
 
-  it('leaves sources without exp, and non-streams, untouched', async () => {
+  it('leaves a result that is not a stream untouched', async () => {
     const { auth } = await authFor(60);
-    const source = counting(1, []);
-    expect(endAtExpiry(source, auth, { iss: 'x', aud: 'y' } as unknown as JwtClaims, undefined)).toBe(source);
     const value = { not: 'a stream' };
-    expect(endAtExpiry(value, auth, { exp: 1 } as JwtClaims, undefined)).toBe(value);
+    expect(await guarded(value, auth)).toBe(value);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('optional-auth subscriptions', () => {
+  it('never end an anonymous subscriber: there is no token to expire', async () => {
+    const verifier = createVerifier({ ...issuer.verifierOptions, clockTolerance: 0 });
+    const { auth } = createAuthContext(verifier)({ req: new Request('http://127.0.0.1/ticks') });
+    const source = counting(3, []);
+    nextSource = source;
+    const stream = await createCaller({ auth }).maybeEvents();
+    expect(stream).toBe(source);
+  });
+
+  it('end a signed-in subscriber at exp like protected ones', async () => {
+    const { auth } = await authFor(2);
+    nextSource = silent();
+    const stream = (await createCaller({ auth }).maybeEvents()) as AsyncGenerator<number>;
+    const pending = stream.next().catch((error: unknown) => ((error as TRPCError).cause as AuthError).reason);
+    await vi.advanceTimersByTimeAsync(2000);
+    await expect(pending).resolves.toBe('token_expired');
     expect(vi.getTimerCount()).toBe(0);
   });
 });
