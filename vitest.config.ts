@@ -7,6 +7,12 @@ export default defineConfig({
   // ("from another realm"). Plain Node (users, the examples, dist/) loads one copy already.
   resolve: {
     alias: [
+      // Examples import the package by name, as users do; tests run them against src/.
+      { find: /^scopegate$/, replacement: fileURLToPath(new URL('./src/core/index.ts', import.meta.url)) },
+      {
+        find: /^scopegate\/(trpc|graphql|client|testing)$/,
+        replacement: fileURLToPath(new URL('./src/$1/index.ts', import.meta.url)),
+      },
       {
         find: /^graphql$/,
         replacement: fileURLToPath(new URL('./node_modules/graphql/index.js', import.meta.url)),

@@ -9,9 +9,9 @@ import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { createVerifier } from '../../src/core/index.js';
-import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
-import { assertProtected, authResponseMeta } from '../../src/trpc/index.js';
+import { createVerifier } from 'scopegate';
+import { createTestIssuer, type TestIssuer } from 'scopegate/testing';
+import { assertProtected, authResponseMeta } from 'scopegate/trpc';
 import { type AppRouter, createApp } from './app.js';
 import { run } from './client.js';
 

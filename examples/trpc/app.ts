@@ -5,14 +5,14 @@
 import { EventEmitter, on } from 'node:events';
 import { initTRPC } from '@trpc/server';
 import { z } from 'zod';
-import type { JwtClaims, Verifier } from '../../src/core/index.js';
+import type { JwtClaims, Verifier } from 'scopegate';
 import {
   authErrorFormatter,
   createAuthContext,
   createAuthProcedures,
   requireClaims,
   requireScopes,
-} from '../../src/trpc/index.js';
+} from 'scopegate/trpc';
 
 export interface Note {
   readonly id: number;

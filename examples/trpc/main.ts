@@ -10,9 +10,9 @@ import { parseArgs } from 'node:util';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
-import { createVerifier } from '../../src/core/index.js';
-import { createTestIssuer } from '../../src/testing/index.js';
-import { authResponseMeta } from '../../src/trpc/index.js';
+import { createVerifier } from 'scopegate';
+import { createTestIssuer } from 'scopegate/testing';
+import { authResponseMeta } from 'scopegate/trpc';
 import { createApp } from './app.js';
 
 const { values } = parseArgs({
