@@ -5,8 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier } from '../../src/core/index.js';
-import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
+import { createVerifier } from 'scopegate';
+import { createTestIssuer, type TestIssuer } from 'scopegate/testing';
 import { createApp } from './app.js';
 
 let issuer: TestIssuer;

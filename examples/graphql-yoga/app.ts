@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { createPubSub, createYoga, type YogaServerInstance } from 'graphql-yoga';
-import type { Verifier } from '../../src/core/index.js';
-import { type AuthContext, authDirective, useAuth } from '../../src/graphql/index.js';
+import type { Verifier } from 'scopegate';
+import { type AuthContext, authDirective, useAuth } from 'scopegate/graphql';
 
 const typeDefs = readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8');
 

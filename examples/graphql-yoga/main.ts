@@ -7,8 +7,8 @@
  * GraphiQL's headers as { "Authorization": "Bearer <token>" }.
  */
 import { createServer } from 'node:http';
-import { createVerifier, type Verifier } from '../../src/core/index.js';
-import { createTestIssuer } from '../../src/testing/index.js';
+import { createVerifier, type Verifier } from 'scopegate';
+import { createTestIssuer } from 'scopegate/testing';
 import { createApp, SCOPES } from './app.js';
 
 async function verifierFromEnvironment(): Promise<Verifier> {

@@ -16,11 +16,39 @@ import type { RequestAuth } from './verifier.js';
  * const events = endAtExpiry(source, ctx.auth, (error) => { throw toTRPCError(error); }, signal);
  * ```
  */
-export async function* endAtExpiry<T, TLast = never>(
+export function endAtExpiry<T, TLast = never>(
   source: AsyncIterable<T>,
   auth: RequestAuth<unknown>,
   onExpired: (error: AuthError) => TLast,
   signal?: AbortSignal,
+): AsyncGenerator<T | TLast, void, undefined> {
+  const stop = new AbortController();
+  const generator = guard(source, auth, onExpired, signal, stop);
+  // An async generator queues return() behind a pending next(): with a quiet source, a consumer
+  // that leaves would keep it subscribed until its next event. Aborting first wakes the wait.
+  const iterator: AsyncGenerator<T | TLast, void, undefined> = {
+    next: () => generator.next(),
+    return: (value) => {
+      stop.abort();
+      return generator.return(value);
+    },
+    throw: (error) => {
+      stop.abort();
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+async function* guard<T, TLast>(
+  source: AsyncIterable<T>,
+  auth: RequestAuth<unknown>,
+  onExpired: (error: AuthError) => TLast,
+  signal: AbortSignal | undefined,
+  stop: AbortController,
 ): AsyncGenerator<T | TLast, void, undefined> {
   // A request that is not (or no longer) authenticated gets no event at all.
   try {
@@ -31,7 +59,6 @@ export async function* endAtExpiry<T, TLast = never>(
     return;
   }
   const iterator = source[Symbol.asyncIterator]();
-  const stop = new AbortController();
   const onAbort = () => stop.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) stop.abort(signal.reason);

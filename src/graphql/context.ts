@@ -1,30 +1,26 @@
 /**
  * The GraphQL context contract: `context.auth` is a core RequestAuth. The yoga plugin and the
- * graphql-ws helper put it there; the guards only read it. A small registry remembers which
- * verifier made an auth object (to re-verify at expiry with the verifier's own presentation) and
- * which ones belong to a long-lived connection (whose expiry the connection handles itself).
+ * graphql-ws helper put it there; the guards only read it.
  */
-import type { JwtClaims, RequestAuth, Verifier } from '../core/index.js';
+import type { JwtClaims, RequestAuth } from '../core/index.js';
 
 /** The context scopegate needs: `auth`, the per-request (or per-connection) auth state. */
 export interface AuthContext<TClaims = JwtClaims> {
   readonly auth: RequestAuth<TClaims>;
 }
 
-interface AuthOrigin {
-  readonly verifier: Verifier<object>;
-  /** True when a connection (graphql-ws) ends its operations at expiry itself. */
-  readonly connectionScoped: boolean;
+// Auth states of graphql-ws connections: the connection is closed at expiry, which ends its
+// operations, so their subscriptions are not ended one by one (see expiry.ts).
+const connectionScoped = new WeakSet<object>();
+
+/** Marks `auth` as a connection's: its subscriptions end when the connection closes at expiry. */
+export function scopeToConnection(auth: RequestAuth<object>): void {
+  connectionScoped.add(auth);
 }
 
-const origins = new WeakMap<object, AuthOrigin>();
-
-export function registerAuth(auth: object, verifier: Verifier<object>, connectionScoped: boolean): void {
-  origins.set(auth, { verifier, connectionScoped });
-}
-
-export function originOf(auth: object): AuthOrigin | undefined {
-  return origins.get(auth);
+/** True when `auth` is a connection's (see {@link scopeToConnection}). */
+export function endsWithConnection(auth: RequestAuth<object>): boolean {
+  return connectionScoped.has(auth);
 }
 
 function isRequestAuth(value: unknown): value is RequestAuth<object> {
@@ -57,4 +53,18 @@ export function authOf(context: unknown): RequestAuth<object> {
     );
   }
   return auth;
+}
+
+/**
+ * The abort signal of the HTTP request behind a context (graphql-yoga's `context.request`), which
+ * the server aborts when the client goes away; `undefined` for other contexts.
+ */
+export function requestSignalOf(context: unknown): AbortSignal | undefined {
+  const request =
+    typeof context === 'object' && context !== null ? (context as { request?: unknown }).request : undefined;
+  const signal =
+    typeof request === 'object' && request !== null ? (request as { signal?: unknown }).signal : undefined;
+  return typeof (signal as AbortSignal | undefined)?.addEventListener === 'function'
+    ? (signal as AbortSignal)
+    : undefined;
 }

@@ -4,22 +4,21 @@
  * a fragment, an interface, a union) the concrete type's requirement is what is checked.
  */
 import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLResolveInfo } from 'graphql';
-import { authOf } from './context.js';
+import { authOf, requestSignalOf } from './context.js';
 import { rethrowAsGraphQL } from './errors.js';
-import { endAtExpiry, expiryErrorOf } from './expiry.js';
+import { expiringStream, expiryErrorOf } from './expiry.js';
 import type { FieldRequirement } from './requirement.js';
 
 type Resolver = GraphQLFieldResolver<unknown, unknown>;
 
 /**
  * Verifies the request's token (once per request: RequestAuth memoizes) and checks the scopes.
- * @returns the verified claims
  * @throws GraphQLError with `extensions.code` from the AuthError
  */
-export async function enforce(requirement: FieldRequirement, context: unknown): Promise<object> {
+export async function enforce(requirement: FieldRequirement, context: unknown): Promise<void> {
   const auth = authOf(context);
   try {
-    return await (requirement.scopes ? auth.require({ scopes: requirement.scopes }) : auth.claims());
+    await (requirement.scopes ? auth.require({ scopes: requirement.scopes }) : auth.claims());
   } catch (error) {
     return rethrowAsGraphQL(error);
   }
@@ -45,10 +44,10 @@ export function guard(requirement: FieldRequirement, resolver: Resolver = defaul
   return async (source, args, context, info) => {
     const expired = expiryErrorOf(source);
     if (expired) throw expired;
-    const claims = await enforce(requirement, context);
+    await enforce(requirement, context);
     const result = await resolver(source, args, context, info);
     return isSubscriptionRoot(info) && isAsyncIterable(result)
-      ? endAtExpiry(result, claims, authOf(context))
+      ? expiringStream(result, authOf(context), requestSignalOf(context))
       : result;
   };
 }

@@ -8,7 +8,6 @@
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import {
-  type AccessPolicy,
   authResponseHeaders,
   isAuthError,
   type JwtClaims,
@@ -16,7 +15,7 @@ import {
   type RequestLike,
   type Verifier,
 } from '../core/index.js';
-import { type AuthContext, hasAuth, registerAuth } from './context.js';
+import { type AuthContext, hasAuth } from './context.js';
 import { authErrorOf, toGraphQLError } from './errors.js';
 import { checkOperation, type OperationToCheck } from './precheck.js';
 
@@ -35,11 +34,6 @@ export interface UseAuthOptions<TClaims = JwtClaims> {
   readonly precheck?: Precheck;
 }
 
-interface RequestState {
-  readonly auth: RequestAuth<object>;
-  readonly usage: { consulted: boolean };
-}
-
 /** The Node request behind yoga's fetch Request, when served by `node:http`: it keeps duplicate headers. */
 function nodeRequestOf(context: object): RequestLike | undefined {
   const req = (context as { req?: unknown }).req;
@@ -49,29 +43,6 @@ function nodeRequestOf(context: object): RequestLike | undefined {
     Array.isArray((req as { rawHeaders?: unknown }).rawHeaders)
     ? (req as RequestLike)
     : undefined;
-}
-
-/** Records that the response depended on the Authorization header. */
-function tracked(auth: RequestAuth<object>, usage: { consulted: boolean }): RequestAuth<object> {
-  return {
-    token: auth.token,
-    claims() {
-      usage.consulted = true;
-      return auth.claims();
-    },
-    optional() {
-      usage.consulted = true;
-      return auth.optional();
-    },
-    scopes() {
-      usage.consulted = true;
-      return auth.scopes();
-    },
-    require(policy?: AccessPolicy<object>) {
-      usage.consulted = true;
-      return auth.require(policy);
-    },
-  };
 }
 
 function withHttp(
@@ -176,18 +147,16 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
   if (precheck !== 'mutations' && precheck !== 'all') {
     throw new TypeError('"precheck" option must be "mutations" or "all"');
   }
-  const states = new WeakMap<Request, RequestState>();
+  // One auth state per HTTP request: a batch shares it; onResponse reads whether it was consulted.
+  const auths = new WeakMap<Request, RequestAuth<object>>();
 
-  const stateOf = (request: Request, context: object): RequestState => {
-    let state = states.get(request);
-    if (!state) {
-      const usage = { consulted: false };
-      const auth = tracked(verifier.authenticate(nodeRequestOf(context) ?? request), usage);
-      registerAuth(auth, verifier, false);
-      state = { auth, usage };
-      states.set(request, state);
+  const authOfRequest = (request: Request, context: object): RequestAuth<object> => {
+    let auth = auths.get(request);
+    if (!auth) {
+      auth = verifier.authenticate(nodeRequestOf(context) ?? request);
+      auths.set(request, auth);
     }
-    return state;
+    return auth;
   };
 
   const check = async (
@@ -203,7 +172,7 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
     onContextBuilding({ context, extendContext }) {
       // The graphql-ws helper (or the application) may already have put the connection's auth here.
       if (hasAuth(context)) return;
-      const { auth } = stateOf(context.request, context);
+      const auth = authOfRequest(context.request, context);
       extendContext({ auth } as Partial<AuthContext<TClaims>>);
     },
     onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
@@ -227,7 +196,7 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
       if (next) setResult(next);
     },
     onResponse({ request, response }) {
-      if (!states.get(request)?.usage.consulted) return;
+      if (!auths.get(request)?.consulted) return;
       const headers = authResponseHeaders();
       response.headers.set('cache-control', headers['cache-control'] as string);
       const vary = response.headers.get('vary');

@@ -22,7 +22,7 @@ import {
   type RequestLike,
   type Verifier,
 } from '../core/index.js';
-import { type AuthContext, registerAuth } from './context.js';
+import { type AuthContext, scopeToConnection } from './context.js';
 import type { Precheck } from './plugin.js';
 import { checkOperation } from './precheck.js';
 
@@ -75,7 +75,7 @@ export interface WsAuth<TClaims = JwtClaims> {
     id: string,
     payload: WsSubscribePayload,
   ): Promise<ExecutionArgs | readonly GraphQLError[] | undefined>;
-  /** Stops the connection's expiry timer. */
+  /** Stops waiting for the connection's token to expire. */
   onClose(ctx: WsConnectionContext): void;
   /** `{ auth }` for the operation's context; compose: `context: (ctx) => ({ ...ws.context(ctx), db })`. */
   context(ctx: WsConnectionContext): AuthContext<TClaims>;
@@ -87,12 +87,6 @@ export interface WsAuth<TClaims = JwtClaims> {
 export const WS_CLOSE_FORBIDDEN = 4403;
 /** RFC 6455 "Try Again Later": the issuer is unreachable; graphql-ws clients retry it. */
 export const WS_CLOSE_TRY_AGAIN_LATER = 1013;
-
-// While the verifier's clock tolerance still accepts an expired token, look again this often, at
-// most this many times (the core caps clockTolerance at 300 s).
-const RECHECK_MS = 1_000;
-const MAX_RECHECKS = 310;
-const MAX_DELAY_MS = 2_147_483_647;
 
 // Two credentials: RFC 6750 section 2 forbids more than one method, so this is invalid_request.
 const SEVERAL_CREDENTIALS: RequestLike = Object.freeze({ authorization: ['', ''] });
@@ -124,8 +118,8 @@ function defaultClose(ctx: WsConnectionContext, code: number, reason: string): v
 
 interface Connection {
   readonly auth: RequestAuth<object>;
-  timer?: ReturnType<typeof setTimeout>;
-  closed: boolean;
+  /** Aborted when the connection closes: stops the wait for the token's expiry. */
+  readonly open: AbortController;
 }
 
 /**
@@ -163,39 +157,36 @@ export function createWsAuth<TClaims = JwtClaims>(options: WsAuthOptions<TClaims
     let connection = connections.get(ctx);
     if (!connection) {
       const auth = verifier.authenticate(credentialsOf(ctx.connectionParams));
-      registerAuth(auth, verifier, true);
-      connection = { auth, closed: false };
+      scopeToConnection(auth);
+      connection = { auth, open: new AbortController() };
       connections.set(ctx, connection);
     }
     return connection;
   };
 
   const refuse = (ctx: WsConnectionContext, connection: Connection, error: AuthError) => {
-    connection.closed = true;
+    connection.open.abort();
     close(ctx, closeCodeOf(error), error.publicReason);
   };
 
-  // At `exp` the verifier confirms the expiry (honouring its clock tolerance), then the connection
-  // is closed: a graphql-ws client reconnects with fresh connectionParams.
-  const watchExpiry = (ctx: WsConnectionContext, connection: Connection, exp: number) => {
-    let rechecks = 0;
-    const arm = (at: number) => {
-      const delay = Math.min(Math.max(at - Date.now(), 0), MAX_DELAY_MS);
-      connection.timer = setTimeout(async () => {
-        if (connection.closed) return;
-        if (Date.now() < at) return arm(at);
-        try {
-          await verifier.verify(connection.auth.token as string);
-          if (++rechecks <= MAX_RECHECKS) arm(Date.now() + RECHECK_MS);
-        } catch (error) {
-          if (connection.closed) return;
-          if (isAuthError(error)) refuse(ctx, connection, error);
-          else close(ctx, WS_CLOSE_FORBIDDEN, 'token_expired');
-        }
-      }, delay);
-      connection.timer.unref?.();
-    };
-    arm(exp * 1000);
+  // The verifier says when the token stops being valid (with its clock tolerance and maxTokenAge)
+  // and gives its error; the connection is then closed, and a graphql-ws client reconnects with
+  // fresh connectionParams and resubscribes. Operations racing the close already get the error:
+  // `claims()` re-verifies once the token is past its validity.
+  const closeAtExpiry = (ctx: WsConnectionContext, connection: Connection) => {
+    const { signal } = connection.open;
+    connection.auth.expired(signal).then(
+      (error) => {
+        if (!signal.aborted) refuse(ctx, connection, error);
+      },
+      () => {
+        // Aborted: the connection closed first. Anything else (not an AuthError) fails closed, with
+        // the reason every presentation may show.
+        if (signal.aborted) return;
+        connection.open.abort();
+        close(ctx, WS_CLOSE_FORBIDDEN, 'invalid_token');
+      },
+    );
   };
 
   return {
@@ -203,8 +194,7 @@ export function createWsAuth<TClaims = JwtClaims>(options: WsAuthOptions<TClaims
       const connection = connectionOf(ctx);
       try {
         const claims = await (allowAnonymous ? connection.auth.optional() : connection.auth.claims());
-        const exp = (claims as { exp?: unknown } | null)?.exp;
-        if (typeof exp === 'number') watchExpiry(ctx, connection, exp);
+        if (claims !== null) closeAtExpiry(ctx, connection);
         return true;
       } catch (error) {
         if (!isAuthError(error)) throw error;
@@ -238,10 +228,7 @@ export function createWsAuth<TClaims = JwtClaims>(options: WsAuthOptions<TClaims
     },
 
     onClose(ctx) {
-      const connection = connections.get(ctx);
-      if (!connection) return;
-      connection.closed = true;
-      clearTimeout(connection.timer);
+      connections.get(ctx)?.open.abort();
     },
 
     context(ctx) {

@@ -200,3 +200,33 @@ describe('endAtExpiry', () => {
     expect(values).toEqual(['missing_token']);
   });
 });
+
+describe('endAtExpiry return()', () => {
+  it('closes a quiet source at once when the consumer leaves (no wait for its next event)', async () => {
+    const verifier = createVerifier(issuer.verifierOptions);
+    const auth = verifier.authenticate(`Bearer ${await issuer.sign({}, { expiresIn: 3600 })}`);
+    let closed = false;
+    let release: (() => void) | undefined;
+    const quiet = {
+      [Symbol.asyncIterator]() {
+        return {
+          next: () =>
+            new Promise<IteratorResult<number>>((resolve) => {
+              release = () => resolve({ done: true, value: undefined });
+            }),
+          return: async () => {
+            closed = true;
+            release?.();
+            return { done: true as const, value: undefined };
+          },
+        };
+      },
+    };
+    const stream = endAtExpiry(quiet, auth, () => -1);
+    const pending = stream.next();
+    await vi.waitFor(() => expect(release).toBeDefined());
+    await expect(stream.return(undefined)).resolves.toEqual({ done: true, value: undefined });
+    expect(closed).toBe(true);
+    await expect(pending).resolves.toEqual({ done: true, value: undefined });
+  });
+});

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { ExecutionResult } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { createPubSub, createSchema } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createVerifier, type Verifier } from '../../src/core/index.js';
@@ -15,6 +16,7 @@ import {
   WS_CLOSE_FORBIDDEN,
   WS_CLOSE_TRY_AGAIN_LATER,
   type WsAuthOptions,
+  withAuth,
 } from '../../src/graphql/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import {
@@ -39,11 +41,32 @@ interface SseEvent {
   readonly data: ExecutionResult | null;
 }
 
-/** Reads a text/event-stream response until `complete` (bounded by `maxEvents` and a deadline). */
+/** Sleeps `ms` milliseconds (bounded waits for real short-lived tokens). */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(ms, 0)));
+
+/** Polls `condition` every 20 ms for at most `ms`; true once it holds. */
+async function eventually(condition: () => boolean, ms = 3_000): Promise<boolean> {
+  for (let waited = 0; !condition() && waited < ms; waited += 20) await sleep(20);
+  return condition();
+}
+
+/** The `exp` claim of a JWT, in milliseconds. */
+function expiresAt(token: string): number {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+    exp: number;
+  };
+  return payload.exp * 1000;
+}
+
+/**
+ * Reads a text/event-stream response until `complete` (bounded by 200 events and a deadline), or
+ * until `until` holds for the events so far (then the client goes away).
+ */
 async function sse(
   url: string,
   query: string,
   token?: string,
+  until?: (events: readonly SseEvent[]) => boolean,
 ): Promise<{ status: number; headers: Headers; events: SseEvent[] }> {
   const deadline = AbortSignal.timeout(8_000);
   const response = await fetch(url, {
@@ -75,7 +98,7 @@ async function sse(
       const data = /^data:(.*)$/m.exec(block)?.[1]?.trim();
       events.push({ event, data: data ? (JSON.parse(data) as ExecutionResult) : null });
     }
-    if (events.at(-1)?.event === 'complete') break;
+    if (events.at(-1)?.event === 'complete' || until?.(events)) break;
   }
   await reader.cancel().catch(() => {});
   return { status: response.status, headers: response.headers, events };
@@ -161,6 +184,76 @@ describe('SSE (graphql-yoga)', () => {
     expect(ticks.length).toBeLessThan(40);
     expect(ticks).toEqual(ticks.map((_, index) => index + 1));
   });
+
+  it("maxTokenAge ends the subscription at the verifier's instant: a last token_too_old event", async () => {
+    const aged = await issuerAndVerifier({ maxTokenAge: 1 });
+    const short = await startYoga({ verifier: aged.verifier });
+    try {
+      // exp is 5 minutes away: only maxTokenAge (1-2 s after iat) can end this subscription.
+      const token = await aged.issuer.sign({ scope: 'read:ticks' });
+      const reply = await sse(short.url, 'subscription { ticks(max: 500, intervalMs: 100) }', token);
+      expect(reply.events.at(-1)?.event).toBe('complete');
+      expect(reply.events.at(-2)?.data).toEqual({
+        data: null,
+        errors: [
+          {
+            message: 'The access token was issued too long ago',
+            locations: [{ line: 1, column: 16 }],
+            path: ['ticks'],
+            extensions: { code: 'UNAUTHORIZED', reason: 'token_too_old' },
+          },
+        ],
+      });
+      const ticks = reply.events.slice(0, -2).map((event) => event.data?.data?.ticks);
+      expect(ticks.length).toBeGreaterThan(3);
+      expect(ticks.length).toBeLessThan(40);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('a client that goes away closes the source of a guarded subscription, even a quiet one', async () => {
+    const pubSub = createPubSub<{ note: [string] }>();
+    let subscribed = 0;
+    let closed = 0;
+    const schema = createSchema<Record<string, unknown>>({
+      typeDefs: 'type Query { ok: Boolean } type Subscription { note: String! }',
+      resolvers: {
+        Subscription: {
+          note: {
+            subscribe: withAuth(true, () => {
+              const source = pubSub.subscribe('note');
+              subscribed++;
+              return {
+                [Symbol.asyncIterator]() {
+                  return this;
+                },
+                next: () => source.next(),
+                return: () => {
+                  closed++;
+                  return source.return();
+                },
+              };
+            }),
+            resolve: (note: string) => note,
+          },
+        },
+      },
+    });
+    const quiet = await startYoga({ verifier, yoga: { schema } });
+    try {
+      const token = await issuer.sign();
+      // One event, then the client leaves; nothing is published after that.
+      const reading = sse(quiet.url, 'subscription { note }', token, (events) => events.length >= 1);
+      expect(await eventually(() => subscribed === 1)).toBe(true);
+      pubSub.publish('note', 'first');
+      const reply = await reading;
+      expect(reply.events).toEqual([{ event: 'next', data: { data: { note: 'first' } } }]);
+      expect(await eventually(() => closed === 1)).toBe(true);
+    } finally {
+      await quiet.close();
+    }
+  });
 });
 
 interface WsApp {
@@ -206,6 +299,7 @@ interface Closed {
 function client(
   url: string,
   connectionParams?: Record<string, unknown>,
+  lazy = true,
 ): { client: Client; closed: Promise<Closed> } {
   let onClosed: (closed: Closed) => void = () => {};
   const closed = new Promise<Closed>((resolve) => {
@@ -215,7 +309,7 @@ function client(
     url,
     webSocketImpl: WebSocket,
     retryAttempts: 0,
-    lazy: true,
+    lazy,
     ...(connectionParams && { connectionParams }),
     on: {
       closed: (event) => {
@@ -415,6 +509,36 @@ describe('graphql-ws', () => {
     expect(outcome.completed).toBe(true);
     await ws.dispose();
     expect((await closed).code).toBe(1000);
+  });
+
+  it("a close that keeps the socket open: past expiry, operations get the verifier's token_expired", async () => {
+    const closes: Closed[] = [];
+    const lenient = await startWs({ verifier, close: (_ctx, code, reason) => closes.push({ code, reason }) });
+    const token = await issuer.sign({}, { expiresIn: 1 });
+    // Not lazy: the socket stays open between operations.
+    const { client: ws } = client(lenient.url, { authorization: `Bearer ${token}` }, false);
+    try {
+      expect(await run(ws, '{ requiredLogin }')).toEqual({
+        values: [{ data: { requiredLogin: 'logged in' } }],
+        completed: true,
+      });
+      await sleep(expiresAt(token) - Date.now() + 50);
+      // The helper asked to close the connection at expiry, with the verifier's reason.
+      expect(await eventually(() => closes.length > 0)).toBe(true);
+      expect(closes).toEqual([{ code: WS_CLOSE_FORBIDDEN, reason: 'token_expired' }]);
+      // The socket is still open: the connection's auth re-verifies and refuses the expired token.
+      const denied = await run(ws, '{ publicInfo requiredLogin }');
+      expect(denied.completed).toBe(true);
+      expect(denied.values[0]?.data).toBeNull();
+      expect(denied.values[0]?.errors?.[0]).toMatchObject({
+        message: 'The access token has expired',
+        path: ['requiredLogin'],
+        extensions: { code: 'UNAUTHORIZED', reason: 'token_expired' },
+      });
+    } finally {
+      await ws.dispose();
+      await lenient.close();
+    }
   });
 
   it('without a schema, onSubscribe leaves parsing to graphql-ws and resolvers still guard', async () => {

@@ -3,10 +3,10 @@
  * queried with fetch, with real tokens from the testing kit.
  */
 
-import { createYoga } from 'graphql-yoga';
+import { createSchema, createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, type Verifier } from '../../src/core/index.js';
-import { type UseAuthOptions, useAuth } from '../../src/graphql/index.js';
+import { type AuthContext, type UseAuthOptions, useAuth } from '../../src/graphql/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import {
   ACCEPTS,
@@ -87,6 +87,33 @@ describe('laziness: public operations never verify', () => {
       await batched.close();
     }
   });
+
+  // The response depends on the Authorization header as soon as anything read it, even only the
+  // raw token (RequestAuth.consulted), so shared caches must not store it.
+  it.each([
+    ['anonymous', false],
+    ['with a token', true],
+  ] as const)(
+    'a resolver that reads only auth.token (%s): private, Vary: Authorization',
+    async (_name, withToken) => {
+      const schema = createSchema<Record<string, unknown>>({
+        typeDefs: 'type Query { signedIn: Boolean! }',
+        resolvers: {
+          Query: { signedIn: (_root: unknown, _args: unknown, { auth }: AuthContext) => auth.token !== null },
+        },
+      });
+      const custom = await startYoga({ verifier, yoga: { schema } });
+      try {
+        const reply = await gql(custom.url, '{ signedIn }', withToken ? { token: await token() } : {});
+        expect(reply.status).toBe(200);
+        expect(reply.body).toEqual({ data: { signedIn: withToken } });
+        expect(reply.headers.get('cache-control')).toBe('private, no-store');
+        expect(reply.headers.get('vary')).toMatch(/(^|, *)authorization($|,)/i);
+      } finally {
+        await custom.close();
+      }
+    },
+  );
 });
 
 describe('partial data: a denied field is null with an error, the response is 2xx', () => {
