@@ -4,9 +4,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from 'scopegate';
 import { createTestIssuer, type TestIssuer } from 'scopegate/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 
 let issuer: TestIssuer;

@@ -7,11 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
 import { createVerifier } from 'scopegate';
 import { createTestIssuer, type TestIssuer } from 'scopegate/testing';
 import { assertProtected, authResponseMeta } from 'scopegate/trpc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { type AppRouter, createApp } from './app.js';
 import { run } from './client.js';
 

@@ -4,7 +4,6 @@
  */
 import { EventEmitter, on } from 'node:events';
 import { initTRPC } from '@trpc/server';
-import { z } from 'zod';
 import type { JwtClaims, Verifier } from 'scopegate';
 import {
   authErrorFormatter,
@@ -13,6 +12,7 @@ import {
   requireClaims,
   requireScopes,
 } from 'scopegate/trpc';
+import { z } from 'zod';
 
 export interface Note {
   readonly id: number;

@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
-import { WebSocketServer } from 'ws';
 import { createVerifier } from 'scopegate';
 import { createTestIssuer } from 'scopegate/testing';
 import { authResponseMeta } from 'scopegate/trpc';
+import { WebSocketServer } from 'ws';
 import { createApp } from './app.js';
 
 const { values } = parseArgs({
