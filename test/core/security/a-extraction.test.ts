@@ -192,8 +192,15 @@ describe('A. inputs only a raw socket can send', () => {
   });
 
   it('#10 a 64 KiB token is refused by Node (431) before the application runs', async () => {
-    const reply = await server.raw(get(`Authorization: Bearer ${'a'.repeat(65_536)}`));
-    expect(reply.status).toBe(431);
+    const before = server.handled();
+    // Node answers 431 and closes; it may reset the socket while the client still writes, and the
+    // client may then see the reset instead of the answer. Either way the application never runs.
+    const reply = await server
+      .raw(get(`Authorization: Bearer ${'a'.repeat(65_536)}`))
+      .catch((error: unknown) => error);
+    if (reply instanceof Error) expect((reply as NodeJS.ErrnoException).code).toMatch(/^(ECONNRESET|EPIPE)$/);
+    else expect((reply as { status: number }).status).toBe(431);
+    expect(server.handled()).toBe(before);
   });
 });
 
