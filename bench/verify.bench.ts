@@ -3,9 +3,9 @@
  * prepared KeyObject), scopegate (node and webcrypto engines), jose.jwtVerify and fast-jwt, for
  * RS256, PS256, ES256 and EdDSA, on a stream of unique tokens (no result cache anywhere).
  *
- * Run: npm run bench [-- --tokens 2000 --rounds 5]
- * Rounds interleave the contenders so machine noise hits all of them alike; the median round
- * counts. Ratios matter, not absolute numbers.
+ * Run: npm run bench [-- --tokens 2000 --rounds 7]
+ * Rounds interleave the contenders (in a rotating order, each from a collected heap) so machine
+ * noise hits all of them alike; the median round counts. Ratios matter, not absolute numbers.
  */
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -18,7 +18,7 @@ import { createTestIssuer } from '../src/testing/index.js';
 const { values } = parseArgs({
   options: {
     tokens: { type: 'string', default: '2000' },
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '7' },
     algorithms: { type: 'string', default: 'RS256,PS256,ES256,EdDSA' },
   },
 });
@@ -36,7 +36,12 @@ const RAW: Record<string, (key: KeyObject) => [digest: string | null, key: RawKe
   EdDSA: (key) => [null, key],
 };
 
+// With --expose-gc (npm run bench sets it), each measurement starts from a collected heap, so one
+// contender's garbage is not collected on the next one's time.
+const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
 async function measure(contender: Contender, tokens: readonly string[]): Promise<number> {
+  collect();
   const start = performance.now();
   for (const token of tokens) {
     const result = contender.run(token);
@@ -101,7 +106,11 @@ for (const algorithm of ALGORITHMS) {
   const results = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   for (const contender of contenders) await measure(contender, tokens.slice(0, 200)); // warm-up
   for (let round = 0; round < ROUNDS; round++) {
-    for (const contender of contenders) results.get(contender.name)?.push(await measure(contender, tokens));
+    // Rotate the order each round: no contender always runs first, or always after the same one.
+    for (let i = 0; i < contenders.length; i++) {
+      const contender = contenders[(i + round) % contenders.length] as Contender;
+      results.get(contender.name)?.push(await measure(contender, tokens));
+    }
   }
   const floor = median(results.get('node:crypto (floor)') as number[]);
   for (const contender of contenders) {
