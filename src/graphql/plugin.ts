@@ -17,6 +17,7 @@ import {
 } from '../core/index.js';
 import { type AuthContext, hasAuth } from './context.js';
 import { authErrorOf, toGraphQLError } from './errors.js';
+import { sharedOptions } from './options.js';
 import { checkOperation, type OperationToCheck } from './precheck.js';
 
 /** Which operations are checked as a whole before execution. */
@@ -139,14 +140,7 @@ function needsPrecheck(args: OperationToCheck, precheck: Precheck): boolean {
  * @throws TypeError on an invalid option
  */
 export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): Plugin<AuthContext<TClaims>> {
-  const verifier = options?.verifier as Verifier<object> | undefined;
-  if (typeof verifier?.authenticate !== 'function' || typeof verifier.verify !== 'function') {
-    throw new TypeError('"verifier" option must be a verifier from createVerifier()');
-  }
-  const precheck = options.precheck ?? 'mutations';
-  if (precheck !== 'mutations' && precheck !== 'all') {
-    throw new TypeError('"precheck" option must be "mutations" or "all"');
-  }
+  const { verifier, precheck } = sharedOptions(options);
   // One auth state per HTTP request: a batch shares it; onResponse reads whether it was consulted.
   const auths = new WeakMap<Request, RequestAuth<object>>();
 

@@ -23,6 +23,7 @@ import {
   type Verifier,
 } from '../core/index.js';
 import { type AuthContext, scopeToConnection } from './context.js';
+import { sharedOptions } from './options.js';
 import type { Precheck } from './plugin.js';
 import { checkOperation } from './precheck.js';
 
@@ -140,14 +141,7 @@ interface Connection {
  * @throws TypeError on an invalid option
  */
 export function createWsAuth<TClaims = JwtClaims>(options: WsAuthOptions<TClaims>): WsAuth<TClaims> {
-  const verifier = options?.verifier as Verifier<object> | undefined;
-  if (typeof verifier?.authenticate !== 'function' || typeof verifier.verify !== 'function') {
-    throw new TypeError('"verifier" option must be a verifier from createVerifier()');
-  }
-  const precheck = options.precheck ?? 'mutations';
-  if (precheck !== 'mutations' && precheck !== 'all') {
-    throw new TypeError('"precheck" option must be "mutations" or "all"');
-  }
+  const { verifier, precheck } = sharedOptions(options);
   const allowAnonymous = options.allowAnonymous ?? true;
   const close = options.close ?? defaultClose;
   const schema = options.schema;
