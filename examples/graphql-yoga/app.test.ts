@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createVerifier } from 'scopegate';
+import { assertProtected } from 'scopegate/graphql';
 import { createTestIssuer, type TestIssuer } from 'scopegate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
@@ -48,6 +49,14 @@ describe('examples/graphql-yoga', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('GraphiQL');
     expect((await post('{ health }')).body).toEqual({ data: { health: 'ok' } });
+  });
+
+  it('deny by default: every root field is protected or declared public', () => {
+    const { schema } = createApp(createVerifier(issuer.verifierOptions)).getEnveloped({});
+    expect(() => assertProtected(schema, { public: ['Query.health'] })).not.toThrow();
+    expect(() => assertProtected(schema, { public: [] })).toThrow(
+      /^1 root field.*\n {2}- Query\.health \(query\)$/,
+    );
   });
 
   it('anonymous access to a protected root: 401 with a challenge', async () => {

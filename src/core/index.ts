@@ -31,6 +31,7 @@ export {
   checkScopes,
   compileClaimCheck,
   compileScopes,
+  describeScopes,
   hasScopes,
   type ScopeAlternatives,
   type ScopeRequirement,

@@ -4,6 +4,14 @@
  * Peers: `graphql` ^16 || ^17, `graphql-yoga` 5, `@graphql-tools/utils`.
  * @module scopegate/graphql
  */
+export {
+  type AssertProtectedOptions,
+  assertProtected,
+  describeSchema,
+  type FieldAccess,
+  type RootOperation,
+  UnprotectedFieldError,
+} from './audit.js';
 export type { AuthContext } from './context.js';
 export { type AuthDirective, type AuthDirectiveOptions, authDirective } from './directive.js';
 export { type AuthErrorExtensions, authErrorOf, toGraphQLError } from './errors.js';

@@ -4,7 +4,7 @@
  * accident.
  */
 import type { AnyTRPCRouter } from '@trpc/server';
-import type { ClaimCheck, ScopeAlternatives } from '../core/index.js';
+import { type ClaimCheck, describeScopes, type ScopeAlternatives } from '../core/index.js';
 import { type AccessRule, accessRulesOf } from './access.js';
 
 /** What a procedure requires. */
@@ -44,12 +44,6 @@ async function loadedProcedures(router: AnyTRPCRouter): Promise<Readonly<Record<
   throw new Error(`describeProcedures: gave up loading lazy routers after ${MAX_LAZY_LOADS} loads`);
 }
 
-function scopeText(scopes: ScopeAlternatives): string {
-  return scopes.length === 1
-    ? (scopes[0] as readonly string[]).join(' AND ')
-    : scopes.map((alternative) => `(${alternative.join(' AND ')})`).join(' OR ');
-}
-
 function claimText(check: ClaimCheck<never>): string {
   return typeof check === 'function' ? `predicate ${check.name || '(anonymous)'}` : JSON.stringify(check);
 }
@@ -66,7 +60,7 @@ function describe(path: string, procedure: unknown): ProcedureAccess {
       ? 'optional'
       : 'public';
   const parts: string[] = [access];
-  if (scopes.length > 0) parts.push(`scopes ${scopes.map(scopeText).join(' AND ')}`);
+  if (scopes.length > 0) parts.push(`scopes ${scopes.map(describeScopes).join(' AND ')}`);
   if (claims.length > 0) parts.push(`claims ${claims.map(claimText).join(' AND ')}`);
   return Object.freeze({
     path,

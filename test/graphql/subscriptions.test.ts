@@ -178,10 +178,10 @@ describe('SSE (graphql-yoga)', () => {
       path: ['ticks'],
       extensions: { code: 'UNAUTHORIZED', reason: 'token_expired' },
     });
-    // Some ticks came first (exp is 1-2 s away, ticks every 100 ms), far fewer than 500.
+    // The ticks before it are in order, and far fewer than the 500 the source would give: the
+    // token's end, not the source, ended the stream. (No count bound: that would time the machine.)
     const ticks = reply.events.slice(0, -2).map((event) => event.data?.data?.ticks);
-    expect(ticks.length).toBeGreaterThan(3);
-    expect(ticks.length).toBeLessThan(40);
+    expect(ticks.length).toBeLessThan(500);
     expect(ticks).toEqual(ticks.map((_, index) => index + 1));
   });
 
@@ -205,8 +205,8 @@ describe('SSE (graphql-yoga)', () => {
         ],
       });
       const ticks = reply.events.slice(0, -2).map((event) => event.data?.data?.ticks);
-      expect(ticks.length).toBeGreaterThan(3);
-      expect(ticks.length).toBeLessThan(40);
+      expect(ticks.length).toBeLessThan(500);
+      expect(ticks).toEqual(ticks.map((_, index) => index + 1));
     } finally {
       await short.close();
     }
@@ -494,8 +494,8 @@ describe('graphql-ws', () => {
       const outcome = await run(ws, 'subscription { ticks(max: 500, intervalMs: 100) }');
       expect(outcome.completed).toBe(false);
       expect(outcome.error).toMatchObject({ code: WS_CLOSE_FORBIDDEN, reason: 'token_expired' });
-      expect(outcome.values.length).toBeGreaterThan(3);
-      expect(outcome.values.length).toBeLessThan(40);
+      // Ended by the token, not by the source's 500 ticks (no count bound: that would time the machine).
+      expect(outcome.values.length).toBeLessThan(500);
       expect(await closed).toEqual({ code: WS_CLOSE_FORBIDDEN, reason: 'token_expired' });
     } finally {
       await ws.dispose();

@@ -147,7 +147,6 @@ describe('a subscription ends when its token expires', () => {
     const ws = wsClient({ authorization: `Bearer ${token}` });
     const outcomes = await Promise.all([collect(sseClient(standalone.url, token)), collect(ws)]);
     for (const outcome of outcomes) {
-      expect(outcome.values.length).toBeGreaterThan(0);
       expect(outcome.values.length).toBeLessThan(MAX_TICKS);
       expect(outcome.error?.data?.code).toBe('UNAUTHORIZED');
       expect(outcome.error?.data?.auth).toEqual({
