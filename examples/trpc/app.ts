@@ -4,7 +4,7 @@
  */
 import { EventEmitter, on } from 'node:events';
 import { initTRPC } from '@trpc/server';
-import type { JwtClaims, Verifier } from 'scopegate';
+import { claimEquals, type JwtClaims, type Verifier } from 'scopegate';
 import {
   authErrorFormatter,
   createAuthContext,
@@ -64,7 +64,7 @@ export function createApp(verifier: Verifier<JwtClaims>) {
     admin: t.router({
       stats: protectedProcedure
         .use(requireScopes({ anyOf: ['admin', ['read:notes', 'read:stats']] }))
-        .use(requireClaims({ org: 'acme' }))
+        .use(requireClaims(claimEquals('org', 'acme')))
         .query(({ ctx }) => ({ notes: ctx.notes.length })),
     }),
   });

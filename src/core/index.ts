@@ -29,6 +29,8 @@ export {
   type ClaimCheck,
   checkClaims,
   checkScopes,
+  claimEquals,
+  claimIncludes,
   compileClaimCheck,
   compileScopes,
   describeScopes,

@@ -148,6 +148,65 @@ export function compileClaimCheck<TClaims>(check: ClaimCheck<TClaims>): ClaimChe
   return Object.freeze({ ...check });
 }
 
+function named<TFunction extends (...args: never[]) => unknown>(fn: TFunction, name: string): TFunction {
+  // The name is what audits print (`describeProcedures`): `claimEquals(org_id, "acme")`.
+  return Object.defineProperty(fn, 'name', { value: name });
+}
+
+function claimName(claim: unknown, helper: string): string {
+  if (typeof claim !== 'string' || claim === '')
+    throw new TypeError(`${helper}: the claim name must be a non-empty string`);
+  return claim;
+}
+
+function primitives(values: readonly unknown[], helper: string): readonly ClaimValue[] {
+  if (values.length === 0 || values.some((value) => typeof value === 'object' && value !== null)) {
+    throw new TypeError(`${helper}: expected one or more strings, numbers, booleans or null`);
+  }
+  return Object.freeze([...values]) as readonly ClaimValue[];
+}
+
+/**
+ * A claim check: the claim is present and strictly equal to `expected` (an array claim never is).
+ *
+ * @example
+ * ```ts
+ * protectedProcedure.use(requireClaims(claimEquals('org_id', 'acme')));
+ * ```
+ */
+export function claimEquals(claim: string, expected: ClaimValue): ClaimCheck<object> {
+  const name = claimName(claim, 'claimEquals');
+  const [value] = primitives([expected], 'claimEquals');
+  return named(
+    (claims: object) => Object.hasOwn(claims, name) && (claims as Record<string, unknown>)[name] === value,
+    `claimEquals(${name}, ${JSON.stringify(value)})`,
+  );
+}
+
+/**
+ * A claim check: the claim holds every expected value, as an array member or, for a string claim,
+ * as a space-delimited word (`"roles": ["admin", "editor"]`, `"amr": "pwd mfa"`).
+ *
+ * @example
+ * ```ts
+ * await auth.require({ claims: claimIncludes('roles', 'admin') });
+ * ```
+ */
+export function claimIncludes(claim: string, ...expected: ClaimValue[]): ClaimCheck<object> {
+  const name = claimName(claim, 'claimIncludes');
+  const values = primitives(expected, 'claimIncludes');
+  return named(
+    (claims: object) => {
+      if (!Object.hasOwn(claims, name)) return false;
+      const actual = (claims as Record<string, unknown>)[name];
+      const members: readonly unknown[] | null =
+        typeof actual === 'string' ? actual.split(' ') : Array.isArray(actual) ? actual : null;
+      return members !== null && values.every((value) => members.includes(value));
+    },
+    `claimIncludes(${name}, ${values.map((value) => JSON.stringify(value)).join(', ')})`,
+  );
+}
+
 function claimMatches(actual: unknown, expected: unknown): boolean {
   if (Array.isArray(expected)) return expected.every((value) => claimMatches(actual, value));
   return Array.isArray(actual) ? actual.includes(expected) : actual === expected;

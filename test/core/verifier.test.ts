@@ -4,7 +4,14 @@
  * checks with 403s, `warmup()` covers every key source, and error presentation options apply.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AuthError, createVerifier, type StandardSchemaV1 } from '../../src/core/index.js';
+import {
+  AuthError,
+  checkClaims,
+  claimEquals,
+  claimIncludes,
+  createVerifier,
+  type StandardSchemaV1,
+} from '../../src/core/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 
 const INVALID_TOKEN =
@@ -362,5 +369,46 @@ describe('injected fetch edge cases are 503, never a hang', () => {
       redirect: 'manual',
       headers: { accept: 'application/json, application/jwk-set+json' },
     });
+  });
+});
+
+describe('claimEquals / claimIncludes', () => {
+  const claims = { org_id: 'acme', roles: ['admin', 'editor'], amr: 'pwd mfa', level: 3, scope: 'a' };
+
+  it.each([
+    [claimEquals('org_id', 'acme'), true],
+    [claimEquals('org_id', 'ACME'), false],
+    [claimEquals('level', 3), true],
+    [claimEquals('level', '3'), false],
+    [claimEquals('roles', 'admin'), false],
+    [claimEquals('missing', null), false],
+    [claimIncludes('roles', 'admin'), true],
+    [claimIncludes('roles', 'admin', 'editor'), true],
+    [claimIncludes('roles', 'admin', 'owner'), false],
+    [claimIncludes('amr', 'mfa'), true],
+    [claimIncludes('amr', 'mf'), false],
+    [claimIncludes('org_id', 'acme'), true],
+    [claimIncludes('level', 3), false],
+    [claimIncludes('missing', 'x'), false],
+  ])('%o -> %s', async (check, expected) => {
+    expect((check as (c: object) => boolean)(claims)).toBe(expected);
+    const outcome = checkClaims(claims, check).then(
+      () => 'passed',
+      (error: AuthError) => `${error.code} ${error.reason}`,
+    );
+    await expect(outcome).resolves.toBe(expected ? 'passed' : 'FORBIDDEN claim_check_failed');
+  });
+
+  it('never reads inherited properties', () => {
+    expect((claimEquals('constructor', 'x') as (c: object) => boolean)({})).toBe(false);
+    expect((claimIncludes('toString', 'x') as (c: object) => boolean)({})).toBe(false);
+  });
+
+  it('names the check for audits and refuses bad arguments at declaration', () => {
+    expect((claimEquals('org_id', 'acme') as () => boolean).name).toBe('claimEquals(org_id, "acme")');
+    expect((claimIncludes('roles', 'a', 'b') as () => boolean).name).toBe('claimIncludes(roles, "a", "b")');
+    expect(() => claimEquals('', 'x')).toThrow(TypeError);
+    expect(() => claimEquals('org', { a: 1 } as never)).toThrow(TypeError);
+    expect(() => claimIncludes('roles')).toThrow(TypeError);
   });
 });
