@@ -3,7 +3,7 @@
  * adapters: they only decide what the end looks like (tRPC throws, GraphQL yields a last event).
  */
 import { type AuthError, isAuthError } from './errors.js';
-import type { RequestAuth } from './verifier.js';
+import type { RequestAuth } from './types.js';
 
 /**
  * Yields `source`'s values until the verified token of `auth` expires, then closes `source` and

@@ -39,11 +39,5 @@ export {
   type ScopeRequirement,
 } from './scopes.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
-export {
-  type AccessPolicy,
-  type ClaimsOf,
-  createVerifier,
-  type JwtClaims,
-  type RequestAuth,
-  type Verifier,
-} from './verifier.js';
+export type { AccessPolicy, ClaimsOf, JwtClaims, RequestAuth, Verifier } from './types.js';
+export { createVerifier } from './verifier.js';

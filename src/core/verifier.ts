@@ -8,85 +8,15 @@
  */
 import { isAlgorithm } from './algorithms.js';
 import { isAccessTokenType, validateClaims } from './claims.js';
-import { AuthError, type AuthErrorReason, isAuthError } from './errors.js';
-import { type Extraction, extractToken, type RequestLike } from './extract.js';
+import { AuthError, type AuthErrorReason } from './errors.js';
+import { extractToken, type RequestLike } from './extract.js';
 import { parseCompactJws } from './jws.js';
 import { type NormalizedOptions, normalizeOptions, type VerifierOptions } from './options.js';
-import { type ClaimCheck, checkClaims, checkScopes, grantedScopes, type ScopeRequirement } from './scopes.js';
+import { type Credentials, LazyRequestAuth, type VerifierInternals } from './request-auth.js';
+import { checkClaims, checkScopes, grantedScopes } from './scopes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import { TokenCache } from './token-cache.js';
-
-/** The registered claims of a verified access token (RFC 7519 4.1, RFC 9068 2.2). */
-export interface JwtClaims {
-  readonly iss: string;
-  readonly aud: string | readonly string[];
-  readonly exp: number;
-  readonly sub?: string;
-  readonly nbf?: number;
-  readonly iat?: number;
-  readonly jti?: string;
-  readonly client_id?: string;
-  readonly scope?: unknown;
-  readonly scp?: unknown;
-  readonly [claim: string]: unknown;
-}
-
-/** The claims type of a verifier: registered claims plus the `claims` schema's output. */
-export type ClaimsOf<TSchema extends StandardSchemaV1 | undefined> = TSchema extends StandardSchemaV1
-  ? JwtClaims & Readonly<StandardSchemaV1.InferOutput<TSchema>>
-  : JwtClaims;
-
-/** What an operation requires beyond a valid token. */
-export interface AccessPolicy<TClaims = JwtClaims> {
-  readonly scopes?: ScopeRequirement;
-  readonly claims?: ClaimCheck<TClaims>;
-}
-
-/**
- * The auth state of one request, lazy and memoized: nothing is verified until asked, and a
- * request verifies at most once however many times it asks.
- */
-export interface RequestAuth<TClaims = JwtClaims> {
-  /** The bearer token, or null when the request carries no (well-formed) one. */
-  readonly token: string | null;
-  /** The verified claims. Rejects with {@link AuthError}, `missing_token` when there is no token. */
-  claims(): Promise<TClaims>;
-  /** Like `claims()`, but null when there is no token. A bad token still rejects. */
-  optional(): Promise<TClaims | null>;
-  /** The scopes the verified token grants. */
-  scopes(): Promise<ReadonlySet<string>>;
-  /** The verified claims once the policy holds; rejects with 401/403 {@link AuthError}s. */
-  require(policy?: AccessPolicy<TClaims>): Promise<TClaims>;
-  /**
-   * Resolves, once the verified token stops being valid (`exp` plus the clock tolerance, or
-   * `maxTokenAge`), with the error a verification then gives (`token_expired`...). Rejects like
-   * `claims()` when the token is not valid to begin with: such errors resolve too. The timer does
-   * not keep the process alive; an aborted `signal` stops the wait (rejects with its reason).
-   */
-  expired(signal?: AbortSignal): Promise<AuthError>;
-  /**
-   * True once anything read the request's credentials (`token`, `claims()`...): the response then
-   * depends on the Authorization header (`Cache-Control: private`, `Vary: Authorization`).
-   */
-  readonly consulted: boolean;
-}
-
-export interface Verifier<TClaims = JwtClaims> {
-  /** Verifies a bare JWT. @throws AuthError */
-  verify(token: string): Promise<TClaims>;
-  /**
-   * The per-request auth state of a fetch `Request`, `Headers`, Node request, header value... or
-   * of a function returning one (adapters: reading an exotic request then never throws here).
-   * Never throws: a request whose credentials cannot be read rejects when asked.
-   */
-  authenticate(request: RequestLike | (() => RequestLike)): RequestAuth<TClaims>;
-  /** The scopes granted by verified claims, from the configured `scopeClaims`. */
-  scopes(claims: TClaims): ReadonlySet<string>;
-  /** Checks a policy against verified claims. @throws AuthError 403 */
-  authorize(claims: TClaims, policy: AccessPolicy<TClaims>): Promise<void>;
-  /** Fetches discovery metadata and keys now, so the first request does not wait. @throws AuthError 503 */
-  warmup(): Promise<void>;
-}
+import type { AccessPolicy, ClaimsOf, RequestAuth, Verifier } from './types.js';
 
 // Header parameters that only JWE uses: their presence means the token is not ours (SECURITY.md #51).
 const JWE_PARAMETERS = ['enc', 'zip', 'epk', 'apu', 'apv', 'iv', 'tag', 'p2s', 'p2c'] as const;
@@ -122,7 +52,7 @@ export function createVerifier<TSchema extends StandardSchemaV1 | undefined = un
   return new TokenVerifier<ClaimsOf<TSchema>>(normalizeOptions(options));
 }
 
-class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
+class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims> {
   readonly #options: NormalizedOptions;
   readonly #cache: TokenCache<TClaims> | undefined;
   readonly #scopes = new WeakMap<object, ReadonlySet<string>>();
@@ -248,121 +178,5 @@ class TokenVerifier<TClaims extends object> implements Verifier<TClaims> {
 
   async warmup(): Promise<void> {
     await Promise.all([...this.#options.issuers.values()].map((issuer) => issuer.keys.warmup()));
-  }
-}
-
-/** What a request's credentials turned out to be; `unreadable` when reading them threw. */
-type Credentials = Extraction | { readonly kind: 'unreadable'; readonly error: unknown };
-
-// setTimeout's largest delay; longer waits are re-armed.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-// If a re-verification still accepts the token at its computed end (clock adjustments), wait this long.
-const RECHECK_MS = 1000;
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(
-      () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      Math.min(Math.max(ms, 0), MAX_TIMER_MS),
-    );
-    // Waiting for a token to expire must not keep a process alive on its own.
-    timer.unref?.();
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-class LazyRequestAuth<TClaims extends object> implements RequestAuth<TClaims> {
-  readonly #token: string | null;
-  readonly #verifier: TokenVerifier<TClaims>;
-  readonly #extraction: Credentials;
-  readonly #options: NormalizedOptions;
-  #claims: Promise<TClaims> | undefined;
-  #validUntil: number | undefined;
-  #consulted = false;
-
-  constructor(verifier: TokenVerifier<TClaims>, extraction: Credentials, options: NormalizedOptions) {
-    this.#verifier = verifier;
-    this.#extraction = extraction;
-    this.#options = options;
-    this.#token = extraction.kind === 'token' ? extraction.token : null;
-  }
-
-  get token(): string | null {
-    this.#consulted = true;
-    return this.#token;
-  }
-
-  get consulted(): boolean {
-    return this.#consulted;
-  }
-
-  claims(): Promise<TClaims> {
-    this.#consulted = true;
-    // A context can outlive its token (a WebSocket connection): past its validity the memo is
-    // dropped and the token verified again, which then fails with the verifier's own error.
-    if (this.#validUntil !== undefined && Date.now() >= this.#validUntil) {
-      this.#claims = undefined;
-      this.#validUntil = undefined;
-    }
-    this.#claims ??= this.#resolve().then((claims) => {
-      this.#validUntil = this.#verifier.validUntil(claims as Readonly<Record<string, unknown>>);
-      return claims;
-    });
-    return this.#claims;
-  }
-
-  #resolve(): Promise<TClaims> {
-    const presentation = this.#options.presentation;
-    switch (this.#extraction.kind) {
-      case 'token':
-        return this.#verifier.verify(this.#extraction.token);
-      case 'missing':
-        return Promise.reject(new AuthError('missing_token', { presentation }));
-      case 'invalid_request':
-        return Promise.reject(new AuthError('invalid_request', { presentation }));
-      case 'too_large':
-        return Promise.reject(new AuthError('token_too_large', { presentation }));
-      case 'unreadable':
-        return Promise.reject(this.#extraction.error);
-    }
-  }
-
-  async optional(): Promise<TClaims | null> {
-    this.#consulted = true;
-    return this.#extraction.kind === 'missing' ? null : this.claims();
-  }
-
-  async scopes(): Promise<ReadonlySet<string>> {
-    return this.#verifier.scopes(await this.claims());
-  }
-
-  async require(policy?: AccessPolicy<TClaims>): Promise<TClaims> {
-    const claims = await this.claims();
-    if (policy) await this.#verifier.authorize(claims, policy);
-    return claims;
-  }
-
-  async expired(signal?: AbortSignal): Promise<AuthError> {
-    for (;;) {
-      try {
-        await this.claims();
-      } catch (error) {
-        if (isAuthError(error)) return error;
-        throw error;
-      }
-      const until = this.#validUntil ?? Date.now();
-      await sleep(Math.max(until - Date.now(), RECHECK_MS * Number(until <= Date.now())), signal);
-    }
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * The public types of the verifier and of the per-request auth state.
+ */
+import type { AuthError } from './errors.js';
+import type { RequestLike } from './extract.js';
+import type { ClaimCheck, ScopeRequirement } from './scopes.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
+
+/** The registered claims of a verified access token (RFC 7519 4.1, RFC 9068 2.2). */
+export interface JwtClaims {
+  readonly iss: string;
+  readonly aud: string | readonly string[];
+  readonly exp: number;
+  readonly sub?: string;
+  readonly nbf?: number;
+  readonly iat?: number;
+  readonly jti?: string;
+  readonly client_id?: string;
+  readonly scope?: unknown;
+  readonly scp?: unknown;
+  readonly [claim: string]: unknown;
+}
+
+/** The claims type of a verifier: registered claims plus the `claims` schema's output. */
+export type ClaimsOf<TSchema extends StandardSchemaV1 | undefined> = TSchema extends StandardSchemaV1
+  ? JwtClaims & Readonly<StandardSchemaV1.InferOutput<TSchema>>
+  : JwtClaims;
+
+/** What an operation requires beyond a valid token. */
+export interface AccessPolicy<TClaims = JwtClaims> {
+  readonly scopes?: ScopeRequirement;
+  readonly claims?: ClaimCheck<TClaims>;
+}
+
+/**
+ * The auth state of one request, lazy and memoized: nothing is verified until asked, and a
+ * request verifies at most once however many times it asks.
+ */
+export interface RequestAuth<TClaims = JwtClaims> {
+  /** The bearer token, or null when the request carries no (well-formed) one. */
+  readonly token: string | null;
+  /** The verified claims. Rejects with {@link AuthError}, `missing_token` when there is no token. */
+  claims(): Promise<TClaims>;
+  /** Like `claims()`, but null when there is no token. A bad token still rejects. */
+  optional(): Promise<TClaims | null>;
+  /** The scopes the verified token grants. */
+  scopes(): Promise<ReadonlySet<string>>;
+  /** The verified claims once the policy holds; rejects with 401/403 {@link AuthError}s. */
+  require(policy?: AccessPolicy<TClaims>): Promise<TClaims>;
+  /**
+   * Resolves, once the verified token stops being valid (`exp` plus the clock tolerance, or
+   * `maxTokenAge`), with the error a verification then gives (`token_expired`...). Rejects like
+   * `claims()` when the token is not valid to begin with: such errors resolve too. The timer does
+   * not keep the process alive; an aborted `signal` stops the wait (rejects with its reason).
+   */
+  expired(signal?: AbortSignal): Promise<AuthError>;
+  /**
+   * True once anything read the request's credentials (`token`, `claims()`...): the response then
+   * depends on the Authorization header (`Cache-Control: private`, `Vary: Authorization`).
+   */
+  readonly consulted: boolean;
+}
+
+export interface Verifier<TClaims = JwtClaims> {
+  /** Verifies a bare JWT. @throws AuthError */
+  verify(token: string): Promise<TClaims>;
+  /**
+   * The per-request auth state of a fetch `Request`, `Headers`, Node request, header value... or
+   * of a function returning one (adapters: reading an exotic request then never throws here).
+   * Never throws: a request whose credentials cannot be read rejects when asked.
+   */
+  authenticate(request: RequestLike | (() => RequestLike)): RequestAuth<TClaims>;
+  /** The scopes granted by verified claims, from the configured `scopeClaims`. */
+  scopes(claims: TClaims): ReadonlySet<string>;
+  /** Checks a policy against verified claims. @throws AuthError 403 */
+  authorize(claims: TClaims, policy: AccessPolicy<TClaims>): Promise<void>;
+  /** Fetches discovery metadata and keys now, so the first request does not wait. @throws AuthError 503 */
+  warmup(): Promise<void>;
+}
