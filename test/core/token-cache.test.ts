@@ -4,29 +4,13 @@
  * counts its runs: the schema runs after the signature, so a hit skips both.
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { StandardSchemaV1 } from '../../src/core/index.js';
 import { createVerifier } from '../../src/core/index.js';
 import { TokenCache } from '../../src/core/token-cache.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
+import { countingSchema } from '../helpers/auth.js';
 
 const ISSUER = 'https://issuer.example.test/';
 const AUDIENCE = 'https://api.example.test';
-
-/** A Standard Schema that accepts any claims and counts how often it ran. */
-function countingSchema(): StandardSchemaV1<Record<string, unknown>> & { runs: number } {
-  const schema = {
-    runs: 0,
-    '~standard': {
-      version: 1 as const,
-      vendor: 'test',
-      validate: (value: unknown) => {
-        schema.runs++;
-        return { value: value as Record<string, unknown> };
-      },
-    },
-  };
-  return schema;
-}
 
 let issuer: TestIssuer;
 beforeAll(async () => {

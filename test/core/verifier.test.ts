@@ -4,33 +4,12 @@
  * checks with 403s, `warmup()` covers every key source, and error presentation options apply.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  AuthError,
-  checkClaims,
-  claimEquals,
-  claimIncludes,
-  createVerifier,
-  type StandardSchemaV1,
-} from '../../src/core/index.js';
+import { AuthError, checkClaims, claimEquals, claimIncludes, createVerifier } from '../../src/core/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
+import { countingSchema } from '../helpers/auth.js';
 
 const INVALID_TOKEN =
   'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
-
-function countingSchema(): StandardSchemaV1<Record<string, unknown>> & { runs: number } {
-  const schema = {
-    runs: 0,
-    '~standard': {
-      version: 1 as const,
-      vendor: 'test',
-      validate: (value: unknown) => {
-        schema.runs++;
-        return { value: value as Record<string, unknown> };
-      },
-    },
-  };
-  return schema;
-}
 
 async function rejection(promise: Promise<unknown>): Promise<AuthError> {
   const error = await promise.then(

@@ -15,13 +15,8 @@ import {
 } from 'jose';
 import type { Provider } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  type Algorithm,
-  AuthError,
-  type CommonOptions,
-  createVerifier,
-  type Verifier,
-} from '../../src/core/index.js';
+import { type Algorithm, type CommonOptions, createVerifier, type Verifier } from '../../src/core/index.js';
+import { authErrorOf, expectUnauthorized } from '../helpers/auth.js';
 
 const API = 'https://api.example.test';
 const OTHER_API = 'https://other-api.example.test';
@@ -55,9 +50,6 @@ const CLIENTS = {
     method: 'client_secret_basic',
   },
 } as const;
-
-const INVALID_TOKEN =
-  'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
 
 type OidcProviderModule = typeof import('oidc-provider');
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -198,24 +190,6 @@ function verifierFor(overrides: CommonOptions = {}): Verifier {
     strict: true,
     ...overrides,
   });
-}
-
-async function authErrorOf(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (rejection: unknown) => rejection,
-  );
-  expect(error).toBeInstanceOf(AuthError);
-  return error as AuthError;
-}
-
-function expectUnauthorized(error: AuthError, reason: string): void {
-  expect({ code: error.code, reason: error.reason, status: error.status }).toEqual({
-    code: 'UNAUTHORIZED',
-    reason,
-    status: 401,
-  });
-  expect(error.wwwAuthenticate).toBe(INVALID_TOKEN);
 }
 
 /** A fetch Request as a resource server would receive it. */

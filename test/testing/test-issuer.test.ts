@@ -13,11 +13,9 @@ import {
   jwtVerify,
 } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Algorithm, AuthError, createVerifier } from '../../src/core/index.js';
+import { type Algorithm, createVerifier } from '../../src/core/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
-
-const INVALID_TOKEN =
-  'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
+import { authErrorOf, expectUnauthorized } from '../helpers/auth.js';
 
 const ALGORITHMS: readonly Algorithm[] = [
   'RS256',
@@ -35,25 +33,6 @@ const ALGORITHMS: readonly Algorithm[] = [
 ];
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
-
-/** The rejection of `promise`, which must be an AuthError. */
-async function authErrorOf(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (rejection: unknown) => rejection,
-  );
-  expect(error).toBeInstanceOf(AuthError);
-  return error as AuthError;
-}
-
-function expectUnauthorized(error: AuthError, reason: string): void {
-  expect({ code: error.code, reason: error.reason, status: error.status }).toEqual({
-    code: 'UNAUTHORIZED',
-    reason,
-    status: 401,
-  });
-  expect(error.wwwAuthenticate).toBe(INVALID_TOKEN);
-}
 
 /** jose's own verification with the kit's key material: the kit is not tied to scopegate. */
 function joseKey(issuer: TestIssuer): JWTVerifyGetKey | Uint8Array {
