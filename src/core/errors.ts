@@ -29,6 +29,12 @@ export const AUTH_ERROR_REASONS = [
   'insufficient_scope',
   'claim_check_failed',
   'issuer_unavailable',
+  // DPoP (RFC 9449) and the replay store.
+  'invalid_dpop_proof',
+  'invalid_token_binding',
+  'dpop_required',
+  'use_dpop_nonce',
+  'replay_store_unavailable',
   // Only in the client view, when `exposeReasons: false` collapses the 401 reasons.
   'invalid_token',
 ] as const;
@@ -72,6 +78,11 @@ const CODE_OF: Readonly<Record<Exclude<AuthErrorReason, 'invalid_token'>, AuthEr
   insufficient_scope: 'FORBIDDEN',
   claim_check_failed: 'FORBIDDEN',
   issuer_unavailable: 'SERVICE_UNAVAILABLE',
+  invalid_dpop_proof: 'UNAUTHORIZED',
+  invalid_token_binding: 'UNAUTHORIZED',
+  dpop_required: 'UNAUTHORIZED',
+  use_dpop_nonce: 'UNAUTHORIZED',
+  replay_store_unavailable: 'SERVICE_UNAVAILABLE',
 };
 
 // Messages are fixed strings: nothing from the token, the key set or a jose error reaches them.
@@ -93,6 +104,11 @@ const MESSAGE: Readonly<Record<AuthErrorReason, string>> = {
   insufficient_scope: 'The access token does not grant the scopes this operation requires',
   claim_check_failed: 'The access token does not grant access to this operation',
   issuer_unavailable: 'The token issuer could not be reached; retry later',
+  invalid_dpop_proof: 'The DPoP proof is invalid',
+  invalid_token_binding: 'The access token is not bound to the key that presented it',
+  dpop_required: 'This API requires DPoP-bound access tokens',
+  use_dpop_nonce: 'The DPoP proof must carry the nonce the server provided',
+  replay_store_unavailable: 'The service is temporarily unavailable; retry later',
   invalid_token: 'The access token is invalid',
 };
 
@@ -123,6 +139,11 @@ export interface AuthErrorOptions {
   /** Alternatives that would satisfy the requirement (DNF), for `insufficient_scope`. */
   readonly requirement?: readonly (readonly string[])[];
   readonly presentation?: ErrorPresentation;
+  /**
+   * Server-only explanation (which segment, claim or check failed, expected vs actual). Never in
+   * `toJSON()`, challenges, tRPC `data` or GraphQL `extensions`; for logs and `onRefusal`.
+   */
+  readonly detail?: string;
 }
 
 /**
@@ -139,6 +160,8 @@ export class AuthError extends Error {
   readonly requiredScopes: readonly string[] | undefined;
   /** Every alternative of the requirement, on `insufficient_scope`. */
   readonly requirement: readonly (readonly string[])[] | undefined;
+  /** Server-only explanation of the refusal; never sent to clients. */
+  readonly detail: string | undefined;
   readonly #presentation: ErrorPresentation;
 
   constructor(reason: Exclude<AuthErrorReason, 'invalid_token'>, options: AuthErrorOptions = {}) {
@@ -148,6 +171,7 @@ export class AuthError extends Error {
     this.status = STATUS[this.code];
     this.requirement = options.requirement;
     this.requiredScopes = options.requirement?.[0];
+    this.detail = options.detail;
     this.#presentation = options.presentation ?? DEFAULT_PRESENTATION;
   }
 

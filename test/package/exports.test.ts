@@ -55,9 +55,10 @@ function exportedNames(specifier: string): string[] {
 }
 
 describe('package exports', () => {
-  it('is ESM-only, side-effect free, with jose as the only runtime dependency', () => {
+  it('is ESM-only, side-effect free, with jose and dpop as its only runtime dependencies', () => {
     expect(pkg.sideEffects).toBe(false);
-    expect(Object.keys(pkg.dependencies)).toEqual(['jose']);
+    // jose for the core; dpop (panva) signs proofs in scopegate/client's auth fetch, nothing else.
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['dpop', 'jose']);
   });
 
   for (const [specifier, names] of Object.entries(DOCUMENTED)) {

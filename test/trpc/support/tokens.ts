@@ -35,6 +35,11 @@ export const MESSAGE = {
   insufficient_scope: 'The access token does not grant the scopes this operation requires',
   claim_check_failed: 'The access token does not grant access to this operation',
   issuer_unavailable: 'The token issuer could not be reached; retry later',
+  invalid_dpop_proof: 'The DPoP proof is invalid',
+  invalid_token_binding: 'The access token is not bound to the key that presented it',
+  dpop_required: 'This API requires DPoP-bound access tokens',
+  use_dpop_nonce: 'The DPoP proof must carry the nonce the server provided',
+  replay_store_unavailable: 'The service is temporarily unavailable; retry later',
   invalid_token: 'The access token is invalid',
 } as const;
 

@@ -1,0 +1,14 @@
+/**
+ * Where DPoP proof identifiers are claimed, so a proof is accepted once (RFC 9449 11.1).
+ */
+
+/**
+ * A store of used proof identifiers. `claim` answers true when `key` was free and is now held
+ * until `expiresAt` (ms since the epoch), false when it is already held. It throws or rejects
+ * when it cannot answer: the verifier then refuses the request with 503
+ * `replay_store_unavailable`, never accepts it unchecked. The verifier builds `key` (a hash of
+ * the key thumbprint and the proof's `jti`), so stores never see attacker-chosen strings.
+ */
+export interface ReplayStore {
+  claim(key: string, expiresAt: number): boolean | Promise<boolean>;
+}
