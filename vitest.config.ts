@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -13,10 +14,9 @@ export default defineConfig({
         find: /^scopegate\/(trpc|graphql|client|testing)$/,
         replacement: fileURLToPath(new URL('./src/$1/index.ts', import.meta.url)),
       },
-      {
-        find: /^graphql$/,
-        replacement: fileURLToPath(new URL('./node_modules/graphql/index.js', import.meta.url)),
-      },
+      // The file Node's own `require('graphql')` loads: index.js for graphql 16; for graphql 17 on
+      // Node 22+, index.mjs (its "module-sync" condition serves require and import alike).
+      { find: /^graphql$/, replacement: createRequire(import.meta.url).resolve('graphql') },
     ],
   },
   test: {

@@ -48,7 +48,11 @@ interface Reached {
   readonly node: FieldNode;
 }
 
-type Variables = Readonly<Record<string, unknown>>;
+/**
+ * What `getDirectiveValues` takes: graphql 16 the coerced values, graphql 17 the whole
+ * `VariableValues` (`{ sources, coerced }`) that its `getVariableValues` returns.
+ */
+type Variables = Parameters<typeof getDirectiveValues>[2];
 
 function isIncluded(
   node: { readonly directives?: readonly unknown[] | undefined },
@@ -79,12 +83,14 @@ function reachedFields(args: OperationToCheck): Reached[] {
   if (!operation) return [];
   const root = schema.getRootType(operation.operation);
   if (!root) return [];
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], args.variableValues ?? {}, {
-    maxErrors: 1,
-  });
+  const result: { readonly errors?: unknown; readonly coerced?: unknown; readonly variableValues?: unknown } =
+    getVariableValues(schema, operation.variableDefinitions ?? [], args.variableValues ?? {}, {
+      maxErrors: 1,
+    });
   // Invalid variables: execution refuses the operation before any resolver runs.
-  if (coerced.errors) return [];
-  const variables = coerced.coerced;
+  if (result.errors) return [];
+  // graphql 16 returns `{ coerced }`, graphql 17 `{ variableValues: { sources, coerced } }`.
+  const variables = ('variableValues' in result ? result.variableValues : result.coerced) as Variables;
 
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
