@@ -23,7 +23,7 @@ const MAX_TOKEN_LENGTH = 8192;
 /** How much of a fetched body is kept to explain it (the verifier caps what it reads at 64 KiB). */
 const MAX_RECORDED_BYTES = 64 * 1024;
 
-/** `true` passed, `false` failed, `null` not checked (an earlier step decides). */
+/** `skip`: not checked, an earlier step decided; `info`: shown, not a condition of acceptance. */
 export type CheckStatus = 'pass' | 'fail' | 'skip' | 'info';
 
 export interface Check {
@@ -176,6 +176,14 @@ function segmentObject(segment: string): { problem: string } | { value: Record<s
   return { value: value as Record<string, unknown> };
 }
 
+/** Key type of each algorithm family (RS, PS, ES, Ed). */
+const KEY_TYPE_OF: Readonly<Record<string, string>> = {
+  RS: 'RSA',
+  PS: 'RSA',
+  ES: 'EC',
+  Ed: 'OKP',
+  HS: 'oct',
+};
 const JWE_PARAMETERS = ['enc', 'zip', 'epk', 'apu', 'apv', 'iv', 'tag', 'p2s', 'p2c'];
 // Reasons the verifier gives only after the signature held (core/verifier.ts, claims.ts).
 const AFTER_SIGNATURE = new Set([
@@ -403,12 +411,19 @@ function explain({ token, issuer, args, algorithms, keys, verdict, now }: Explai
     const listed = keys
       .map((k) => `${k.kid ?? '(no kid)'} ${k.kty ?? '?'}${k.alg ? ` ${k.alg}` : ''}`)
       .join('; ');
+    const kty = typeof alg === 'string' ? KEY_TYPE_OF[alg.slice(0, 2)] : undefined;
     const matching = keys.filter(
-      (k) => (kid === undefined || k.kid === kid) && (k.alg === null || k.alg === alg) && k.use !== 'enc',
+      (k) =>
+        (kid === undefined || k.kid === kid) &&
+        (k.alg === null || k.alg === alg) &&
+        (kty === undefined || k.kty === kty) &&
+        k.use !== 'enc',
     );
+    // The verifier's answer wins over this approximation (it also checks curves and key_ops).
+    const found = verdict.reason === 'unknown_key' ? false : matching.length > 0 || signatureProven;
     add({
       name: 'kid',
-      status: matching.length > 0 ? 'pass' : 'fail',
+      status: found ? 'pass' : 'fail',
       expected: `a key for ${show(alg)} in the key set (${keys.length} key${keys.length === 1 ? '' : 's'}: ${listed || 'none'})`,
       actual: kid === undefined ? '(absent: every key usable with the alg is tried)' : show(kid),
     });
