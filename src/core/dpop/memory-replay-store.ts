@@ -22,7 +22,7 @@ export class ReplayStoreFullError extends Error {
 export interface MemoryReplayStore extends ReplayStore {
   /** Identifiers held now (expired ones may linger until the next claim sweeps them). */
   readonly size: number;
-  /** When the store started, ms since the epoch: proofs with an earlier `iat` are refused. */
+  /** When the store started, ms since the epoch: proofs with an `iat` before its second are refused. */
   readonly startedAt: number;
 }
 
@@ -51,6 +51,7 @@ export function createMemoryReplayStore(options: MemoryReplayStoreOptions = {}):
   );
   const now = options.now ?? Date.now;
   const startedAt = now();
+  const startSecond = Math.floor(startedAt / 1000);
   // Insertion order is close to expiry order (every entry lives one window): sweeping from the
   // head finds the expired ones without scanning the live ones.
   const entries = new Map<string, Entry>();
@@ -81,7 +82,8 @@ export function createMemoryReplayStore(options: MemoryReplayStoreOptions = {}):
       const at = now();
       sweep(at, false);
       // A proof from before the start may have been accepted by this process's predecessor.
-      if (info !== undefined && info.iat * 1000 < startedAt) return false;
+      // `iat` has whole seconds: the start's own second is accepted (a restart outlasts it).
+      if (info !== undefined && info.iat < startSecond) return false;
       const held = entries.get(key);
       if (held !== undefined) {
         if (held.expiresAt > at) return false;
