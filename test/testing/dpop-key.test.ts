@@ -3,7 +3,7 @@
  * and signs proofs for them that scopegate's proof verification and the `dpop` package agree on.
  */
 import * as dpop from 'dpop';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dpopProofSettings, verifyDpopProof } from '../../src/core/dpop/proof.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
@@ -20,7 +20,9 @@ describe('createTestIssuer().dpopKey()', () => {
     expect(key.thumbprint).toBe(await dpop.calculateThumbprint(key.keyPair.publicKey));
     expect(Object.keys(key.publicJwk).sort()).toEqual(['crv', 'kty', 'x', 'y']);
     const token = await key.sign({ scope: 'read' });
-    const { payload } = await jwtVerify(token, createLocalJWKSet(issuer.jwks()), { issuer: issuer.issuer });
+    const { payload } = await jwtVerify(token, createLocalJWKSet(issuer.jwks() as unknown as JSONWebKeySet), {
+      issuer: issuer.issuer,
+    });
     expect(payload).toMatchObject({ cnf: { jkt: key.thumbprint }, scope: 'read', sub: 'test-user' });
 
     const url = 'https://api.example.test/graphql?query=x#y';

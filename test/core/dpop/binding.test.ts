@@ -3,7 +3,7 @@
  * thumbprint, computed by jose and cross-checked against panva's `dpop` package.
  */
 import * as dpop from 'dpop';
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { boundThumbprint, checkTokenBinding, jwkThumbprint } from '../../../src/core/dpop/binding.js';
 import { verifyDpopProof } from '../../../src/core/dpop/proof.js';
@@ -22,7 +22,10 @@ beforeAll(async () => {
 });
 
 const claimsOf = async (token: string) =>
-  (await jwtVerify(token, createLocalJWKSet(issuer.jwks()))).payload as Record<string, unknown>;
+  (await jwtVerify(token, createLocalJWKSet(issuer.jwks() as unknown as JSONWebKeySet))).payload as Record<
+    string,
+    unknown
+  >;
 
 function bindingError(claims: Record<string, unknown>, thumbprint: string): AuthError {
   try {

@@ -2,7 +2,7 @@
  * Replay protection (RFC 9449 11.1), rows #86 and #94: the `jti` claim through any store, the
  * in-memory default store's bounds, and the order of the checks (claim last).
  */
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkTokenBinding } from '../../../src/core/dpop/binding.js';
 import { createMemoryReplayStore, ReplayStoreFullError } from '../../../src/core/dpop/memory-replay-store.js';
@@ -31,7 +31,10 @@ beforeAll(async () => {
  * binding, and only then the `jti` claim.
  */
 async function accept(store: ReplayStore, accessToken: string, proof: string, options = {}) {
-  const { payload } = await jwtVerify(accessToken, createLocalJWKSet(issuer.jwks()));
+  const { payload } = await jwtVerify(
+    accessToken,
+    createLocalJWKSet(issuer.jwks() as unknown as JSONWebKeySet),
+  );
   const verified = await verifyDpopProof(proof, request(accessToken), settings());
   checkTokenBinding(payload, verified.thumbprint);
   await claimProof(store, verified, options);
