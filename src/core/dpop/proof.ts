@@ -12,7 +12,14 @@ import {
   isSymmetric,
   type VerificationKey,
 } from '../algorithms.js';
-import { DEFAULT_ENGINE, type Engine, type EngineName, getEngine, type KeyProblem } from '../engine.js';
+import {
+  DEFAULT_ENGINE,
+  type Engine,
+  type EngineName,
+  engineAvailable,
+  getEngine,
+  type KeyProblem,
+} from '../engine.js';
 import { AuthError, type ErrorPresentation } from '../errors.js';
 import { decodeBase64url, parseCompactJws } from '../jws.js';
 import { jwkThumbprint } from './binding.js';
@@ -114,13 +121,17 @@ export function dpopProofSettings(options: DpopProofOptions = {}): DpopProofSett
   if (!Number.isSafeInteger(maxLength) || maxLength < 1) {
     throw new TypeError('"dpop.maxLength" option must be a positive integer');
   }
+  const engine = options.engine ?? DEFAULT_ENGINE;
+  if ((engine !== 'node' && engine !== 'webcrypto') || !engineAvailable(engine)) {
+    throw new TypeError('"crypto" option must be "node" or "webcrypto", available in this runtime');
+  }
   return Object.freeze({
     algorithms: Object.freeze([...algorithms]),
     maxAge: seconds('maxAge', options.maxAge, DEFAULT_MAX_AGE),
     clockTolerance: seconds('clockTolerance', options.clockTolerance, DEFAULT_CLOCK_TOLERANCE),
     maxLength,
     nonces: options.nonce === undefined ? undefined : createDpopNonces(options.nonce),
-    engine: getEngine(options.engine ?? DEFAULT_ENGINE),
+    engine: getEngine(engine),
     presentation: options.presentation,
   });
 }

@@ -400,6 +400,7 @@ describe('settings', () => {
       [{ nonce: { secret: new Uint8Array(31) } }, /"dpop.nonce.secret"/],
       [{ nonce: { secret: 'x'.repeat(32), window: 0 } }, /"dpop.nonce.window"/],
       [{ nonce: null }, /"dpop.nonce"/],
+      [{ engine: 'openssl' }, /"crypto"/],
     ];
     for (const [options, message] of bad)
       expect(() => dpopProofSettings(options), message.source).toThrow(message);
