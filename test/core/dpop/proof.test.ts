@@ -3,7 +3,7 @@
  * Proofs come from panva's `dpop` package (an independent implementation) and from the testing
  * kit's `dpopKey().proof()`; bad proofs are real signed JWS with one thing wrong each.
  */
-import { createHmac, createPublicKey, verify } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, sign as nodeSign, verify } from 'node:crypto';
 import * as dpop from 'dpop';
 import { exportJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +160,24 @@ describe('bad proofs', () => {
       request(token),
       'invalid_dpop_proof',
       'jwk: not a usable public key',
+    );
+  });
+
+  it('#81 an RSA jwk under 2048 bits (RFC 7518 3.3)', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const jwk = publicKey.export({ format: 'jwk' });
+    const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'dpop+jwt', jwk })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ jti: 'weak', htm: METHOD, htu: URL_, iat: now() })).toString(
+      'base64url',
+    );
+    const signature = nodeSign('sha256', Buffer.from(`${header}.${payload}`), privateKey).toString(
+      'base64url',
+    );
+    await refusal(
+      `${header}.${payload}.${signature}`,
+      request(token),
+      'invalid_dpop_proof',
+      'jwk: weak rsa modulus',
     );
   });
 
@@ -377,6 +395,32 @@ describe('#92 server nonces', () => {
       'nonce: malformed',
       options,
     );
+  });
+});
+
+describe('keys and presentation', () => {
+  it('many client keys: the bounded key cache keeps verifying every one correctly', async () => {
+    const keys = await Promise.all(Array.from({ length: 300 }, () => issuer.dpopKey()));
+    for (const k of keys) {
+      const proof = await k.proof({ method: METHOD, url: URL_, accessToken: token });
+      expect((await verifyDpopProof(proof, request(token), settings())).thumbprint).toBe(k.thumbprint);
+    }
+    // The first keys were evicted and come back; a proof of one key never passes as another's.
+    const first = keys[0] as TestDpopKey;
+    const swapped = await first.proof({
+      method: METHOD,
+      url: URL_,
+      accessToken: token,
+      header: { jwk: key.publicJwk },
+    });
+    await refusal(swapped, request(token), 'invalid_dpop_proof', 'signature:');
+  });
+
+  it('refusals carry the verifier presentation (realm)', async () => {
+    const error = await refusal(await good({ method: 'GET' }), request(token), 'invalid_dpop_proof', 'htm:', {
+      presentation: { realm: 'dpop-api', exposeReasons: true },
+    });
+    expect(error.wwwAuthenticate).toContain('realm="dpop-api"');
   });
 });
 
