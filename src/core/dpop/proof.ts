@@ -203,8 +203,9 @@ export async function verifyDpopProof(
     new AuthError(reason, { detail, ...(presentation && { presentation }) });
 
   if (typeof proof !== 'string' || proof.length === 0) throw fail('jws: no proof');
-  if (proof.length > settings.maxLength)
+  if (proof.length > settings.maxLength) {
     throw fail(`size: the proof is over ${settings.maxLength} characters`);
+  }
   const jws = parseCompactJws(proof);
   if (jws === null) throw fail('jws: not a well-formed compact JWS');
   const { header, payload } = jws;
