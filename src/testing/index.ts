@@ -3,11 +3,11 @@
  * through an injected `fetch`, or on a 127.0.0.1 port), tokens with any claims. No IdP, no mocks.
  * @module scopegate/testing
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose';
-import type { Algorithm, FetchLike, JsonWebKeySet } from '../core/index.js';
+import { CompactSign, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import type { Algorithm, AsymmetricAlgorithm, FetchLike, JsonWebKeySet } from '../core/index.js';
 
 type Claims = Readonly<Record<string, unknown>>;
 type Header = Readonly<Record<string, unknown>>;
@@ -82,6 +82,44 @@ export interface ServedIssuer {
   close(): Promise<void>;
 }
 
+/** What {@link TestDpopKey.proof} signs. */
+export interface TestProofOptions {
+  /** `htm`: the HTTP method, e.g. `'POST'`. */
+  readonly method: string;
+  /** The request URL; `htu` is this URL without its query and fragment. */
+  readonly url: string | URL;
+  /** The access token the request carries: sets `ath` (its base64url SHA-256). */
+  readonly accessToken?: string;
+  /** The server's `DPoP-Nonce`, when it asked for one. */
+  readonly nonce?: string;
+  /** `iat` in seconds since the epoch. @default now */
+  readonly iat?: number;
+  /** @default a random UUID */
+  readonly jti?: string;
+  /** Extra or overriding claims; `undefined` removes one (e.g. `{ jti: undefined }`). */
+  readonly claims?: Claims;
+  /** Extra or overriding header parameters; `undefined` removes one. */
+  readonly header?: Header;
+}
+
+/** A client's DPoP key (RFC 9449), with tokens bound to it and proofs signed by it. */
+export interface TestDpopKey {
+  readonly algorithm: AsymmetricAlgorithm;
+  /** The key pair, e.g. for panva's `dpop` package or `scopegate/client`. */
+  readonly keyPair: CryptoKeyPair;
+  /** The public JWK that proofs carry in their header. */
+  readonly publicJwk: JWK;
+  /** RFC 7638 SHA-256 thumbprint of the public key: the `cnf.jkt` of bound tokens. */
+  readonly thumbprint: string;
+  /** Signs a token bound to this key (`cnf: { jkt }`), as the issuer's `sign()` otherwise. */
+  sign(claims?: Claims, options?: SignOptions): Promise<string>;
+  /**
+   * Signs a DPoP proof: header `typ: 'dpop+jwt'`, `alg`, `jwk`; claims `jti`, `htm`, `htu`, `iat`,
+   * and `ath` / `nonce` when given. One proof per request.
+   */
+  proof(options: TestProofOptions): Promise<string>;
+}
+
 export interface TestIssuer {
   readonly issuer: string;
   readonly audience: string | readonly string[];
@@ -136,6 +174,17 @@ export interface TestIssuer {
    * ```
    */
   serve(): Promise<ServedIssuer>;
+  /**
+   * A new DPoP key pair for a client, whose bound tokens this issuer signs.
+   * @example
+   * ```ts
+   * const key = await issuer.dpopKey();
+   * const token = await key.sign({ scope: 'read' }); // cnf.jkt = key.thumbprint
+   * const proof = await key.proof({ method: 'POST', url: 'https://api.example.test/trpc/x', accessToken: token });
+   * await fetch(url, { method: 'POST', headers: { authorization: `DPoP ${token}`, dpop: proof } });
+   * ```
+   */
+  dpopKey(options?: { readonly algorithm?: AsymmetricAlgorithm }): Promise<TestDpopKey>;
 }
 
 interface SigningKey {
@@ -303,7 +352,47 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       keys = rotation.dropPrevious ? [next] : [next, ...keys];
     },
     serve: () => serve({ issuer, audience, algorithm, secret, jwks }),
+    async dpopKey(keyOptions = {}) {
+      const dpopAlgorithm = keyOptions.algorithm ?? 'ES256';
+      const keyPair = await generateKeyPair(dpopAlgorithm, { extractable: true });
+      const { kty, crv, x, y, n, e } = await exportJWK(keyPair.publicKey);
+      const publicJwk = withoutUndefined({ kty, crv, x, y, n, e }) as JWK;
+      const thumbprint = await calculateJwkThumbprint(publicJwk, 'sha256');
+      return {
+        algorithm: dpopAlgorithm,
+        keyPair,
+        publicJwk,
+        thumbprint,
+        sign: (claims = {}, signOptions = {}) => sign({ cnf: { jkt: thumbprint }, ...claims }, signOptions),
+        proof: (proofOptions) => signProof(keyPair.privateKey, dpopAlgorithm, publicJwk, proofOptions),
+      };
+    },
   };
+}
+
+function signProof(
+  privateKey: CryptoKey,
+  alg: AsymmetricAlgorithm,
+  jwk: JWK,
+  options: TestProofOptions,
+): Promise<string> {
+  const htu = new URL(String(options.url));
+  htu.search = '';
+  htu.hash = '';
+  const payload = withoutUndefined({
+    jti: options.jti ?? randomUUID(),
+    htm: options.method,
+    htu: htu.href,
+    iat: options.iat ?? Math.floor(Date.now() / 1000),
+    ath:
+      options.accessToken === undefined
+        ? undefined
+        : createHash('sha256').update(options.accessToken).digest('base64url'),
+    nonce: options.nonce,
+    ...options.claims,
+  });
+  const header = withoutUndefined({ alg, typ: 'dpop+jwt', jwk, ...options.header });
+  return new SignJWT(payload).setProtectedHeader(header as { alg: string }).sign(privateKey);
 }
 
 interface ServeInput {
