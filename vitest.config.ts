@@ -10,7 +10,7 @@ export default defineConfig({
       // Examples import the package by name, as users do; tests run them against src/.
       { find: /^scopegate$/, replacement: fileURLToPath(new URL('./src/core/index.ts', import.meta.url)) },
       {
-        find: /^scopegate\/(trpc|graphql|client|testing)$/,
+        find: /^scopegate\/(trpc|graphql|apollo|client|testing)$/,
         replacement: fileURLToPath(new URL('./src/$1/index.ts', import.meta.url)),
       },
       {

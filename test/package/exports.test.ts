@@ -36,6 +36,7 @@ const DOCUMENTED: Record<string, readonly string[]> = {
     'assertProtected',
   ],
   'scopegate/graphql': ['authDirective', 'useAuth'],
+  'scopegate/apollo': ['apolloAuth'],
   'scopegate/client': ['getAuthError', 'isAuthError', 'AUTH_ERROR_CODES', 'AUTH_ERROR_REASONS'],
   'scopegate/testing': ['createTestIssuer'],
 };
