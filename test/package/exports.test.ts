@@ -24,6 +24,7 @@ const DOCUMENTED: Record<string, readonly string[]> = {
     'checkScopes',
     'checkClaims',
     'authResponseHeaders',
+    'protectedResourceMetadata',
   ],
   'scopegate/trpc': [
     'createAuthContext',
