@@ -4,7 +4,7 @@
  * (HttpLink), with real tokens from the testing kit. Apollo Server 5 declares graphql 16 as its
  * peer: these tests run on graphql 16 only.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   ApolloClient,
@@ -14,11 +14,13 @@ import {
   InMemoryCache,
 } from '@apollo/client';
 import { ApolloServer, type ApolloServerOptions, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApolloAuthOptions, apolloAuth } from '../../src/apollo/index.js';
+import { getAuthError } from '../../src/client/index.js';
 import { createVerifier, type Verifier } from '../../src/core/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import {
@@ -352,6 +354,43 @@ describe('the issuer is unreachable: 503, never 401', () => {
   });
 });
 
+describe('shared caches never store a response that depended on the token', () => {
+  // GET queries are cacheable by browsers and proxies; Apollo's cache-control plugin would make a
+  // response with a cache hint `public`. Whatever the plugin order, the auth headers win.
+  it.each(['before', 'after'] as const)(
+    'cache hints, cache-control plugin %s ours: private, no-store',
+    async (order) => {
+      const cacheControl = ApolloServerPluginCacheControl({ defaultMaxAge: 60 });
+      const state: AppState = { sideEffects: 0 };
+      const auth = apolloAuth({ verifier });
+      const server = new ApolloServer({
+        schema: buildSchema(state),
+        plugins: order === 'before' ? [cacheControl, auth.plugin] : [auth.plugin, cacheControl],
+      });
+      const { url } = await startStandaloneServer(server, {
+        listen: { port: 0, host: '127.0.0.1' },
+        context: async ({ req }) => auth.context({ req }),
+      });
+      try {
+        const get = (query: string, authorization?: string) =>
+          fetch(`${url}?query=${encodeURIComponent(query)}`, {
+            headers: { 'apollo-require-preflight': 'true', ...(authorization && { authorization }) },
+          });
+        const publicOnly = await get('{ publicInfo }');
+        expect(publicOnly.status).toBe(200);
+        expect(publicOnly.headers.get('cache-control')).toBe('max-age=60, public');
+        const protectedField = await get('{ requiredSecret }', `Bearer ${await token('read:orders')}`);
+        expect(protectedField.status).toBe(200);
+        expect(await protectedField.json()).toEqual({ data: { requiredSecret: 'secret' } });
+        expect(protectedField.headers.get('cache-control')).toBe('private, no-store');
+        expect(protectedField.headers.get('vary')).toMatch(/(^|, *)authorization($|,)/i);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
+});
+
 describe('batches: one verification, 200 (other operations may hold data)', () => {
   it('a denied operation in a batch does not set the status of the whole response', async () => {
     let authentications = 0;
@@ -412,6 +451,33 @@ describe('Express 5 integration (@as-integrations/express5)', () => {
     expect(allowed.headers.get('vary')).toMatch(/(^|, *)authorization($|,)/i);
   });
 
+  it('two Authorization header lines (Express keeps the first in req.headers): 400', async () => {
+    const t = await token('read:orders');
+    const reply = await new Promise<{ status: number; challenge: unknown }>((resolve, reject) => {
+      const body = JSON.stringify({ query: '{ requiredSecret }' });
+      const request = httpRequest(server.url, {
+        method: 'POST',
+        headers: [
+          'content-type',
+          'application/json',
+          'authorization',
+          `Bearer ${t}`,
+          'authorization',
+          `Bearer ${t}`,
+          'content-length',
+          String(Buffer.byteLength(body)),
+        ],
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve({ status: response.statusCode ?? 0, challenge: response.headers['www-authenticate'] });
+      });
+      request.on('error', reject);
+      request.end(body);
+    });
+    expect(reply).toEqual({ status: 400, challenge: CHALLENGE_INVALID_REQUEST });
+  });
+
   it('a denied mutation: 403, no side effect', async () => {
     const reply = await gql(server.url, 'mutation { touch placeOrder(sku: "x") { id } }', {
       token: await token('read:orders'),
@@ -452,6 +518,8 @@ describe('Apollo Client 4 (HttpLink)', () => {
       code: 'UNAUTHORIZED',
       reason: 'missing_token',
     });
+    // scopegate/client recognises Apollo Client 4's error.
+    expect(getAuthError(error)).toMatchObject({ code: 'UNAUTHORIZED', reason: 'missing_token' });
   });
 
   it('a denied mutation: FORBIDDEN with requiredScopes, counter unchanged', async () => {
