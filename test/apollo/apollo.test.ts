@@ -4,7 +4,7 @@
  * (HttpLink), with real tokens from the testing kit. Apollo Server 5 declares graphql 16 as its
  * peer: these tests run on graphql 16 only.
  */
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   ApolloClient,
@@ -34,6 +34,7 @@ import {
   errorCodes,
   gql,
   issuerAndVerifier,
+  rawPost,
 } from '../graphql/support.js';
 
 interface Running {
@@ -453,29 +454,16 @@ describe('Express 5 integration (@as-integrations/express5)', () => {
 
   it('two Authorization header lines (Express keeps the first in req.headers): 400', async () => {
     const t = await token('read:orders');
-    const reply = await new Promise<{ status: number; challenge: unknown }>((resolve, reject) => {
-      const body = JSON.stringify({ query: '{ requiredSecret }' });
-      const request = httpRequest(server.url, {
-        method: 'POST',
-        headers: [
-          'content-type',
-          'application/json',
-          'authorization',
-          `Bearer ${t}`,
-          'authorization',
-          `Bearer ${t}`,
-          'content-length',
-          String(Buffer.byteLength(body)),
-        ],
-      });
-      request.on('response', (response) => {
-        response.resume();
-        resolve({ status: response.statusCode ?? 0, challenge: response.headers['www-authenticate'] });
-      });
-      request.on('error', reject);
-      request.end(body);
-    });
-    expect(reply).toEqual({ status: 400, challenge: CHALLENGE_INVALID_REQUEST });
+    const reply = await rawPost(
+      server.url,
+      ['content-type', 'application/json', 'authorization', `Bearer ${t}`, 'authorization', `Bearer ${t}`],
+      JSON.stringify({ query: '{ requiredSecret }' }),
+    );
+    expect(reply.status).toBe(400);
+    expect(reply.headers.get('www-authenticate')).toBe(CHALLENGE_INVALID_REQUEST);
+    expect(errorCodes(reply.body)).toEqual([
+      { path: 'requiredSecret', code: 'BAD_REQUEST', reason: 'invalid_request' },
+    ]);
   });
 
   it('a denied mutation: 403, no side effect', async () => {
