@@ -153,7 +153,7 @@ describe('laziness and partial data', () => {
 });
 
 describe('whole operation denied: no data, status and challenge', () => {
-  it.each(ACCEPTS)('anonymous (%s): 401 with the bare challenge, exact error', async (accept) => {
+  it.each(ACCEPTS)('#1 anonymous (%s): 401 with the bare challenge, exact error', async (accept) => {
     const reply = await gql(app.url, '{ publicInfo requiredSecret }', { accept });
     expect(reply.status).toBe(401);
     expect(reply.headers.get('www-authenticate')).toBe(CHALLENGE_MISSING);
@@ -201,7 +201,7 @@ describe('whole operation denied: no data, status and challenge', () => {
   });
 
   it.each(['Bearer', 'Bearer a b', 'Bearer "x"'])(
-    'malformed Authorization %j: 400 invalid_request',
+    '#4 #5 malformed Authorization %j: 400 invalid_request',
     async (authorization) => {
       const reply = await gql(app.url, '{ requiredLogin }', { authorization });
       expect(reply.status).toBe(400);
@@ -452,7 +452,7 @@ describe('Express 5 integration (@as-integrations/express5)', () => {
     expect(allowed.headers.get('vary')).toMatch(/(^|, *)authorization($|,)/i);
   });
 
-  it('two Authorization header lines (Express keeps the first in req.headers): 400', async () => {
+  it('#6 two Authorization header lines (Express keeps the first in req.headers): 400', async () => {
     const t = await token('read:orders');
     const reply = await rawPost(
       server.url,
