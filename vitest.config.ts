@@ -11,7 +11,7 @@ export default defineConfig({
       // Examples import the package by name, as users do; tests run them against src/.
       { find: /^scopegate$/, replacement: fileURLToPath(new URL('./src/core/index.ts', import.meta.url)) },
       {
-        find: /^scopegate\/(trpc|graphql|client|testing)$/,
+        find: /^scopegate\/(trpc|graphql|apollo|client|testing)$/,
         replacement: fileURLToPath(new URL('./src/$1/index.ts', import.meta.url)),
       },
       // The file Node's own `require('graphql')` loads: index.js for graphql 16; for graphql 17 on

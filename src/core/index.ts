@@ -24,6 +24,14 @@ export type {
   KeySourceOptions,
   VerifierOptions,
 } from './options.js';
+export {
+  type MetadataRequest,
+  type ProtectedResourceMetadata,
+  type ProtectedResourceMetadataDocument,
+  type ProtectedResourceMetadataOptions,
+  protectedResourceMetadata,
+  type ScopeSource,
+} from './resource-metadata.js';
 export { authResponseHeaders } from './response.js';
 export {
   type ClaimCheck,

@@ -49,7 +49,19 @@ function headerProblem(
 export function createVerifier<TSchema extends StandardSchemaV1 | undefined = undefined>(
   options: VerifierOptions<TSchema>,
 ): Verifier<ClaimsOf<TSchema>> {
-  return new TokenVerifier<ClaimsOf<TSchema>>(normalizeOptions(options));
+  const settings = normalizeOptions(options);
+  const verifier = new TokenVerifier<ClaimsOf<TSchema>>(settings);
+  settingsByVerifier.set(verifier, settings);
+  return verifier;
+}
+
+// The normalized options of each verifier, for core modules that derive from the configuration
+// (resource metadata). Internal: not exported from the package.
+const settingsByVerifier = new WeakMap<object, NormalizedOptions>();
+
+/** The normalized options of a verifier made by {@link createVerifier}, or undefined. */
+export function settingsOf(verifier: unknown): NormalizedOptions | undefined {
+  return typeof verifier === 'object' && verifier !== null ? settingsByVerifier.get(verifier) : undefined;
 }
 
 class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims> {

@@ -68,8 +68,11 @@ interface ResultLike {
 /**
  * GraphQL-over-HTTP: a result with `data` is 2xx (field errors are partial data); a result without
  * `data` denied by auth takes the AuthError's status (the highest one) and its challenge.
+ * Returns the index of the error that answers, with its status and headers (yoga and Apollo).
  */
-function withAuthStatus<T extends ResultLike>(result: T): T | undefined {
+export function authStatusOf(
+  result: ResultLike,
+): { readonly index: number; readonly status: number; readonly headers: Record<string, string> } | undefined {
   if (result.data !== undefined && result.data !== null) return undefined;
   const errors = result.errors;
   if (!errors?.length) return undefined;
@@ -83,9 +86,18 @@ function withAuthStatus<T extends ResultLike>(result: T): T | undefined {
     }
   });
   if (chosen === undefined) return undefined;
-  const error = errors[chosen] as GraphQLError;
-  const http = { status: chosenStatus, headers: authResponseHeaders(authErrorOf(error)) };
-  return { ...result, errors: errors.map((e, index) => (index === chosen ? withHttp(e, http) : e)) };
+  const headers = authResponseHeaders(authErrorOf(errors[chosen]));
+  return { index: chosen, status: chosenStatus, headers };
+}
+
+function withAuthStatus<T extends ResultLike>(result: T): T | undefined {
+  const answer = authStatusOf(result);
+  if (!answer || !result.errors) return undefined;
+  const http = { status: answer.status, headers: answer.headers };
+  return {
+    ...result,
+    errors: result.errors.map((e, index) => (index === answer.index ? withHttp(e, http) : e)),
+  };
 }
 
 function isResult(value: unknown): value is ResultLike {
@@ -101,7 +113,7 @@ function isResult(value: unknown): value is ResultLike {
  * AuthErrors thrown by application resolvers (e.g. `await ctx.auth.claims()` in a resolver of a
  * public field) become scopegate's GraphQL errors, so yoga's error masking keeps them.
  */
-function exposeAuthErrors<T extends ResultLike>(result: T): T {
+export function exposeAuthErrors<T extends ResultLike>(result: T): T {
   const errors = result.errors;
   if (!errors?.some((error) => isAuthError(error.originalError))) return result;
   return {
@@ -115,6 +127,23 @@ function exposeAuthErrors<T extends ResultLike>(result: T): T {
         : error,
     ),
   };
+}
+
+/** The headers of a response that read the Authorization header: private, `Vary: Authorization`. */
+export function markConsulted(headers: {
+  get(name: string): string | null | undefined;
+  set(name: string, value: string): unknown;
+}): void {
+  headers.set('cache-control', authResponseHeaders()['cache-control'] as string);
+  const vary = headers.get('vary');
+  if (
+    !vary
+      ?.toLowerCase()
+      .split(/\s*,\s*/)
+      .includes('authorization')
+  ) {
+    headers.set('vary', vary ? `${vary}, Authorization` : 'Authorization');
+  }
 }
 
 function needsPrecheck(args: OperationToCheck, precheck: Precheck): boolean {
@@ -190,18 +219,7 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
       if (next) setResult(next);
     },
     onResponse({ request, response }) {
-      if (!auths.get(request)?.consulted) return;
-      const headers = authResponseHeaders();
-      response.headers.set('cache-control', headers['cache-control'] as string);
-      const vary = response.headers.get('vary');
-      if (
-        !vary
-          ?.toLowerCase()
-          .split(/\s*,\s*/)
-          .includes('authorization')
-      ) {
-        response.headers.set('vary', vary ? `${vary}, Authorization` : 'Authorization');
-      }
+      if (auths.get(request)?.consulted) markConsulted(response.headers);
     },
   };
 }

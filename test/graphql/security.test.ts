@@ -3,7 +3,6 @@
  * status, `extensions.code`, `extensions.reason` and `WWW-Authenticate`. The operations select a
  * non-null guarded root field, so a denial fails the whole operation (no `data`).
  */
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Verifier } from '../../src/core/index.js';
 import type { TestIssuer } from '../../src/testing/index.js';
@@ -19,6 +18,7 @@ import {
   issuerAndVerifier,
   type Reply,
   type Running,
+  rawPost,
   startYoga,
 } from './support.js';
 
@@ -51,34 +51,6 @@ function expectRefused(
 }
 
 /** node:http, for what fetch cannot send: two Authorization field lines. */
-function rawPost(url: string, rawHeaders: string[], body: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    // With raw (array) headers Node adds none itself: Host and Content-Length are ours to send.
-    const headers = [
-      'host',
-      new URL(url).host,
-      'content-length',
-      String(Buffer.byteLength(body)),
-      ...rawHeaders,
-    ];
-    const req = httpRequest(url, { method: 'POST', headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      res.on('end', () => {
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(res.headers)) {
-          if (typeof value === 'string') headers.set(name, value);
-        }
-        resolve({ status: res.statusCode ?? 0, headers, body: JSON.parse(text) as GraphQLResponseBody });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('A. credential extraction (rows 1-9)', () => {
   it.each(ACCEPTS)('#1 no Authorization header (%s): 401 with the bare challenge', async (accept) => {

@@ -4,7 +4,7 @@
  * union, nested lists, a mutation with a side-effect counter, subscriptions), served by a real
  * graphql-yoga on node:http at 127.0.0.1, and a small fetch client.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
@@ -272,6 +272,36 @@ export async function gql(url: string, query: string, options: RequestOptions = 
     headers: response.headers,
     body: JSON.parse(text) as GraphQLResponseBody,
   };
+}
+
+/** POSTs with exactly these header lines (e.g. a duplicated Authorization), which fetch cannot send. */
+export function rawPost(url: string, rawHeaders: string[], body: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    // With raw (array) headers Node adds none itself: Host and Content-Length are ours to send.
+    const headers = [
+      'host',
+      new URL(url).host,
+      'content-length',
+      String(Buffer.byteLength(body)),
+      ...rawHeaders,
+    ];
+    const req = httpRequest(url, { method: 'POST', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (typeof value === 'string') headers.set(name, value);
+        }
+        resolve({ status: res.statusCode ?? 0, headers, body: JSON.parse(text) as GraphQLResponseBody });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** A test issuer and a verifier trusting it (in-memory JWKS), with a zero clock tolerance. */

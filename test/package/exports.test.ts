@@ -24,6 +24,7 @@ const DOCUMENTED: Record<string, readonly string[]> = {
     'checkScopes',
     'checkClaims',
     'authResponseHeaders',
+    'protectedResourceMetadata',
   ],
   'scopegate/trpc': [
     'createAuthContext',
@@ -36,6 +37,7 @@ const DOCUMENTED: Record<string, readonly string[]> = {
     'assertProtected',
   ],
   'scopegate/graphql': ['authDirective', 'useAuth'],
+  'scopegate/apollo': ['apolloAuth'],
   'scopegate/client': ['getAuthError', 'isAuthError', 'AUTH_ERROR_CODES', 'AUTH_ERROR_REASONS'],
   'scopegate/testing': ['createTestIssuer'],
 };
