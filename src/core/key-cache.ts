@@ -28,6 +28,8 @@ export interface KeyCache {
   acquire(key: string, ttlMs: number): Promise<string | null>;
   /** Releases a lock taken with `acquire`, only if `token` still holds it. */
   release(key: string, token: string): Promise<void>;
+  /** Whether the lock `key` is held. */
+  isLocked(key: string): Promise<boolean>;
   /** Resolves when the store answers (readiness probes). */
   ping(): Promise<void>;
 }
@@ -36,7 +38,7 @@ export interface KeyCache {
 export function keyCacheOption(value: unknown): KeyCache | undefined {
   if (value === undefined) return undefined;
   const cache = value as Partial<Record<keyof KeyCache, unknown>> | null;
-  const methods = ['get', 'set', 'acquire', 'release', 'ping'] as const;
+  const methods = ['get', 'set', 'acquire', 'release', 'isLocked', 'ping'] as const;
   if (
     typeof cache !== 'object' ||
     cache === null ||
@@ -144,16 +146,16 @@ export async function loadShared<T>(
   for (let attempt = 0; Date.now() < deadline && !load.signal.aborted; attempt++) {
     await sleep(Math.min(200, 10 * 2 ** attempt, Math.max(0, deadline - Date.now())), load.signal);
     let entry: KeyCacheEntry | null;
-    let lock: KeyCacheEntry | null;
+    let locked: boolean;
     try {
-      [entry, lock] = await Promise.all([cache.get(load.key), cache.get(lockKey)]);
+      [entry, locked] = await Promise.all([cache.get(load.key), cache.isLocked(lockKey)]);
     } catch (error) {
       load.onCacheError(error);
       break;
     }
     const shared = takeOrNull(entry);
     if (shared) return shared;
-    if (!lock) break;
+    if (!locked) break;
   }
   return load.mayFetch ? direct() : null;
 }
