@@ -10,6 +10,7 @@
  */
 import { createHmac, createSecretKey, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { KeyCache, KeyCacheEntry } from '../core/key-cache.js';
+import type { Logger } from '../core/key-ring.js';
 
 /** The part of a node-redis client (v5, v6: `createClient()`) that scopegate uses. */
 export interface RedisClientLike {
@@ -130,6 +131,8 @@ export interface RedisKeyCacheOptions extends RedisStoreOptions {
    * Redis could publish their own key set and mint tokens.
    */
   readonly secret: string | Uint8Array;
+  /** Told about entries that fail their signature (someone else writes there): they are ignored. */
+  readonly logger?: Logger;
 }
 
 // Deletes a lock only while it is still ours (it may have expired and been taken by another).
@@ -137,11 +140,6 @@ const RELEASE =
   "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 const MIN_SECRET_BYTES = 32;
-
-/** An entry of the key cache whose signature, age or format is wrong: it is ignored. */
-export class KeyCacheIntegrityError extends Error {
-  override readonly name = 'KeyCacheIntegrityError';
-}
 
 /**
  * Issuer metadata and key sets shared by a fleet (the `keyCache` verifier option): one fetch per
@@ -174,6 +172,11 @@ export function redisKeyCache(client: RedisClientLike, options: RedisKeyCacheOpt
       .update(`${name(key)}\n${issuedAt}\n${ttl}\n${body}`)
       .digest('base64url');
 
+  const ignore = (key: string, problem: string): null => {
+    options.logger?.warn(`scopegate: a key cache entry ${problem}; ignored`, { key: name(key) });
+    return null;
+  };
+
   return {
     async get(key): Promise<KeyCacheEntry | null> {
       const [stored, pttl] = await Promise.all([
@@ -184,13 +187,14 @@ export function redisKeyCache(client: RedisClientLike, options: RedisKeyCacheOpt
       // v1.<issuedAt>.<ttl>.<mac>.<body>
       const match =
         typeof stored === 'string' ? /^v1\.(\d{1,16})\.(\d{1,16})\.([\w-]{43})\./.exec(stored) : null;
-      if (!match) throw new KeyCacheIntegrityError(`the entry ${name(key)} is not a scopegate entry`);
+      // A forged or foreign entry counts as missing: the next fetch replaces it.
+      if (!match) return ignore(key, 'is not a scopegate entry');
       const [head, issuedAt, ttl, signature] = match as unknown as [string, string, string, string];
       const body = (stored as string).slice(head.length);
       const expected = Buffer.from(mac(key, issuedAt, ttl, body));
       const given = Buffer.from(signature);
       if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-        throw new KeyCacheIntegrityError(`the entry ${name(key)} has a wrong signature`);
+        return ignore(key, 'has a wrong signature');
       }
       // The remaining life: the signed one (Redis's own TTL can be extended by whoever writes there).
       const left = Math.min(Number(issuedAt) + Number(ttl) - Date.now(), typeof pttl === 'number' ? pttl : 0);
