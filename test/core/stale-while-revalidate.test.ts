@@ -98,7 +98,11 @@ describe('stale while revalidate', () => {
     expect(await settle(verifier.verify(await issuer.sign()), TIMEOUT_MS)).toBe('resolved');
     await until(() => server.hits() === 2);
     expect(await settle(verifier.verify(await issuer.sign()), TIMEOUT_MS)).toBe('resolved');
-    expect((await verifier.status()).issuers[0]).toMatchObject({ hasKeys: true, stale: true, lastError: null });
+    expect((await verifier.status()).issuers[0]).toMatchObject({
+      hasKeys: true,
+      stale: true,
+      lastError: null,
+    });
 
     // An unknown kid has no key to go on: it waits for the hanging refresh, which times out.
     const unknown = await issuer.sign({}, { header: { kid: 'not-yet-published' } });
@@ -128,7 +132,10 @@ describe('stale while revalidate', () => {
     clock.advance(1000);
     await expect(verifier.verify(await issuer.sign())).resolves.toMatchObject({ aud: AUDIENCE });
     const unknown = await issuer.sign({}, { header: { kid: 'other' } });
-    await expect(verifier.verify(unknown)).rejects.toMatchObject({ status: 503, reason: 'issuer_unavailable' });
+    await expect(verifier.verify(unknown)).rejects.toMatchObject({
+      status: 503,
+      reason: 'issuer_unavailable',
+    });
     expect(server.hits()).toBe(2);
   });
 });
