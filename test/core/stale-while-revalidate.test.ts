@@ -139,3 +139,27 @@ describe('stale while revalidate', () => {
     expect(server.hits()).toBe(2);
   });
 });
+
+describe('status() of issuers without remote keys', () => {
+  it('static key sets and secrets always have keys; close() is harmless', async () => {
+    const fixed = { hasKeys: true, keysAgeMs: null, stale: false, lastError: null };
+    const jwks = createVerifier({
+      issuer: ISSUER,
+      jwks: issuer.jwks(),
+      audience: AUDIENCE,
+      algorithms: ['ES256'],
+    });
+    expect(await jwks.status()).toEqual({
+      ready: true,
+      issuers: [{ issuer: ISSUER, source: 'static', ...fixed }],
+    });
+    const secret = createVerifier({ issuer: ISSUER, secret: 'x'.repeat(32), audience: AUDIENCE });
+    expect(await secret.status()).toEqual({
+      ready: true,
+      issuers: [{ issuer: ISSUER, source: 'secret', ...fixed }],
+    });
+    await jwks.close();
+    await secret.close();
+    await expect(jwks.verify(await issuer.sign())).resolves.toMatchObject({ aud: AUDIENCE });
+  });
+});
