@@ -9,6 +9,7 @@
  * @module scopegate/redis
  */
 import { createHmac, createSecretKey, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { ReplayStore } from '../core/dpop/replay-store.js';
 import type { KeyCache, KeyCacheEntry } from '../core/key-cache.js';
 import type { Logger } from '../core/key-ring.js';
 
@@ -87,7 +88,7 @@ function connection(client: unknown, options: RedisStoreOptions | undefined, fn:
 }
 
 /** The replay store of `scopegate/redis`, plus a ping for readiness probes. */
-export interface RedisReplayStore {
+export interface RedisReplayStore extends ReplayStore {
   claim(key: string, expiresAt: number): Promise<boolean>;
   ping(): Promise<void>;
 }
