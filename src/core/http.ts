@@ -56,10 +56,33 @@ async function readCapped(response: Response, maxBytes: number, url: string): Pr
   return out;
 }
 
+/**
+ * Checks a response body as fetched, or as read back from a shared key cache (the same checks:
+ * what a cache holds gets no more trust than the network): the byte cap, strict UTF-8, JSON.
+ */
+export function parseJsonBody(body: Uint8Array | string, maxBytes: number, url: string): unknown {
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+  if (bytes.byteLength > maxBytes) throw new IssuerFetchError(`response larger than ${maxBytes} bytes`, url);
+  try {
+    return JSON.parse(utf8.decode(bytes)) as unknown;
+  } catch (cause) {
+    throw new IssuerFetchError('response is not JSON', url, { cause });
+  }
+}
+
 /** GETs `url` and returns its JSON body, or throws {@link IssuerFetchError}. */
-export async function fetchJson(url: string, limits: HttpLimits): Promise<unknown> {
+export async function fetchJson(url: string, limits: HttpLimits, signal?: AbortSignal): Promise<unknown> {
+  return parseJsonBody(await fetchBody(url, limits, signal), limits.maxBytes, url);
+}
+
+/**
+ * GETs `url` and returns its body (at most `maxBytes`), or throws {@link IssuerFetchError}.
+ * `signal` (from `verifier.close()`) abandons the request.
+ */
+export async function fetchBody(url: string, limits: HttpLimits, signal?: AbortSignal): Promise<Uint8Array> {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
   // The race covers injected fetch implementations that ignore the abort signal.
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -67,6 +90,13 @@ export async function fetchJson(url: string, limits: HttpLimits): Promise<unknow
       controller.abort(error);
       reject(error);
     }, limits.timeoutMs);
+    onAbort = () => {
+      const error = new IssuerFetchError('the verifier was closed', url);
+      controller.abort(error);
+      reject(error);
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
   const exchange = (async () => {
     let response: Response;
@@ -86,17 +116,13 @@ export async function fetchJson(url: string, limits: HttpLimits): Promise<unknow
       await response.body?.cancel().catch(() => {});
       throw new IssuerFetchError(`expected 200 OK, got ${response.status}`, url);
     }
-    const bytes = await readCapped(response, limits.maxBytes, url);
-    try {
-      return JSON.parse(utf8.decode(bytes)) as unknown;
-    } catch (cause) {
-      throw new IssuerFetchError('response is not JSON', url, { cause });
-    }
+    return readCapped(response, limits.maxBytes, url);
   })();
   try {
     return await Promise.race([exchange, deadline]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
     exchange.catch(() => {});
   }
 }

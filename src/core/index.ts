@@ -15,7 +15,9 @@ export {
 export { endAtExpiry } from './expiry.js';
 export type { NodeRequestLike, RequestLike } from './extract.js';
 export type { FetchLike } from './http.js';
+export type { KeyCache, KeyCacheEntry } from './key-cache.js';
 export type { Logger } from './key-ring.js';
+export type { KeySourceStatus } from './key-sources.js';
 export type {
   CommonOptions,
   IssuerOptions,
@@ -47,5 +49,13 @@ export {
   type ScopeRequirement,
 } from './scopes.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
-export type { AccessPolicy, ClaimsOf, JwtClaims, RequestAuth, Verifier } from './types.js';
+export type {
+  AccessPolicy,
+  ClaimsOf,
+  IssuerStatus,
+  JwtClaims,
+  RequestAuth,
+  Verifier,
+  VerifierStatus,
+} from './types.js';
 export { createVerifier } from './verifier.js';

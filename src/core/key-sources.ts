@@ -6,7 +6,8 @@
 import type { Algorithm, VerificationKey } from './algorithms.js';
 import type { Engine } from './engine.js';
 import { AuthError, type ErrorPresentation } from './errors.js';
-import { fetchJson, type HttpLimits, IssuerFetchError, isAllowedUrl } from './http.js';
+import { fetchBody, type HttpLimits, IssuerFetchError, isAllowedUrl, parseJsonBody } from './http.js';
+import { type KeyCache, type Loaded, loadShared } from './key-cache.js';
 import { KeyRing, type Logger } from './key-ring.js';
 
 export interface KeySource {
@@ -14,6 +15,9 @@ export interface KeySource {
   /** @throws AuthError `unknown_key` or `issuer_unavailable` */
   resolve(alg: Algorithm, kid: unknown): Promise<readonly VerificationKey[]>;
   warmup(): Promise<void>;
+  status(): KeySourceStatus;
+  /** Stops background work. */
+  close?(): Promise<void>;
 }
 
 export class StaticKeySource implements KeySource {
@@ -36,6 +40,10 @@ export class StaticKeySource implements KeySource {
   }
 
   async warmup(): Promise<void> {}
+
+  status(): KeySourceStatus {
+    return STATIC_STATUS('static');
+  }
 }
 
 /** An HMAC secret. A `kid` in the token is ignored: there is exactly one key. */
@@ -71,6 +79,10 @@ export class SecretKeySource implements KeySource {
   async warmup(): Promise<void> {
     await Promise.all(this.#algorithms.map((alg) => this.resolve(alg)));
   }
+
+  status(): KeySourceStatus {
+    return STATIC_STATUS('secret');
+  }
 }
 
 export interface RemoteTiming {
@@ -80,13 +92,36 @@ export interface RemoteTiming {
 }
 
 /** Finds the JWKS URL: fixed (`jwksUri`, `domain`) or by discovery. */
-export type JwksLocator = () => Promise<string>;
+export type JwksLocator = (signal: AbortSignal) => Promise<string>;
+
+/** What `verifier.status()` reports of one issuer's keys. */
+export interface KeySourceStatus {
+  /** Where the keys come from. */
+  readonly source: 'remote' | 'static' | 'secret';
+  /** Whether keys are loaded (remote: fetched at least once; always true otherwise). */
+  readonly hasKeys: boolean;
+  /** Age of the loaded key set in ms (null: static, secret, or never fetched). */
+  readonly keysAgeMs: number | null;
+  /** True once the keys passed `cacheMaxAgeMs` (they still serve while the refresh runs). */
+  readonly stale: boolean;
+  /** The last failed fetch, if the latest attempt failed (server-side text: URLs, causes). */
+  readonly lastError: { readonly message: string; readonly at: number } | null;
+}
+
+const STATIC_STATUS = (source: 'static' | 'secret'): KeySourceStatus =>
+  Object.freeze({ source, hasKeys: true, keysAgeMs: null, stale: false, lastError: null });
+
+// Extra lifetime of a shared fetch lock beyond the fetch deadline (the share itself, a slow store).
+const LOCK_MARGIN_MS = 2000;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * A remote JWKS with the policy of SECURITY.md D: concurrent misses share one fetch; an unknown
- * kid refetches at most once per cooldown; after a failure, requests are answered 503 at once
- * until the backoff window ends (then one retry); keys past their max age are still served when
- * the refresh fails, and a failure is never cached beyond the backoff.
+ * A remote JWKS with the policy of SECURITY.md D: concurrent misses share one fetch (fleet-wide
+ * with a key cache); an unknown kid refetches at most once per cooldown (fleet-wide with a key
+ * cache); after a failure, requests needing a fetch are answered 503 at once until the backoff
+ * window ends (then one retry); keys past their max age keep serving while a background refresh
+ * runs (stale while revalidate: only an unknown kid waits for it) and when the refresh fails.
  */
 export class RemoteKeySource implements KeySource {
   readonly #locate: JwksLocator;
@@ -96,8 +131,12 @@ export class RemoteKeySource implements KeySource {
   readonly #presentation: ErrorPresentation;
   readonly #logger: Logger | undefined;
   readonly #allowInsecureLoopback: boolean;
+  readonly #cache: KeyCache | undefined;
+  readonly #closer = new AbortController();
   #ring: KeyRing | null = null;
+  #text: string | undefined;
   #fetchedAt = Number.NEGATIVE_INFINITY;
+  #freshUntil = Number.NEGATIVE_INFINITY;
   #attemptedAt = Number.NEGATIVE_INFINITY;
   #failedAt = Number.NEGATIVE_INFINITY;
   #lastFailure: unknown;
@@ -111,6 +150,7 @@ export class RemoteKeySource implements KeySource {
     presentation: ErrorPresentation;
     allowInsecureLoopback: boolean;
     logger: Logger | undefined;
+    keyCache?: KeyCache | undefined;
   }) {
     this.#locate = options.locate;
     this.#http = options.http;
@@ -119,31 +159,37 @@ export class RemoteKeySource implements KeySource {
     this.#presentation = options.presentation;
     this.#allowInsecureLoopback = options.allowInsecureLoopback;
     this.#logger = options.logger;
+    this.#cache = options.keyCache;
   }
 
   cached(alg: Algorithm, kid: unknown): readonly VerificationKey[] | undefined {
-    return this.#ring && this.#isFresh(Date.now()) ? this.#ring.cached(alg, kid) : undefined;
+    const keys = this.#ring?.cached(alg, kid);
+    if (keys && Date.now() >= this.#freshUntil) this.#revalidate();
+    return keys;
   }
 
   async resolve(alg: Algorithm, kid: unknown): Promise<readonly VerificationKey[]> {
     const ring = this.#ring;
     const now = Date.now();
-    if (ring && this.#isFresh(now)) {
+    const fresh = now < this.#freshUntil;
+    if (ring) {
       const keys = await ring.resolve(alg, kid);
-      if (keys.length > 0) return keys;
-      if (!this.#pending) {
-        if (this.#inBackoff(now)) throw this.#unavailable();
-        if (now - this.#attemptedAt < this.#timing.cooldownMs) {
-          throw new AuthError('unknown_key', { presentation: this.#presentation });
-        }
+      if (keys.length > 0) {
+        if (!fresh) this.#revalidate();
+        return keys;
       }
-    } else if (!this.#pending && this.#inBackoff(now)) {
-      return this.#fromStale(ring, alg, kid);
+    }
+    // An unknown kid (or no keys yet): this request has to wait for a fetch.
+    if (!this.#pending) {
+      if (this.#inBackoff(now) || this.#closer.signal.aborted) throw this.#unavailable();
+      if (ring && fresh && now - this.#attemptedAt < this.#timing.cooldownMs) {
+        throw new AuthError('unknown_key', { presentation: this.#presentation });
+      }
     }
     try {
-      await this.#refresh();
+      await this.#refresh(ring && fresh ? 'unknown-kid' : 'expired');
     } catch {
-      return this.#fromStale(ring, alg, kid);
+      throw this.#unavailable();
     }
     const keys = await (this.#ring as KeyRing | null)?.resolve(alg, kid);
     if (!keys || keys.length === 0) throw new AuthError('unknown_key', { presentation: this.#presentation });
@@ -151,16 +197,36 @@ export class RemoteKeySource implements KeySource {
   }
 
   async warmup(): Promise<void> {
-    if (this.#ring && this.#isFresh(Date.now())) return;
+    if (this.#ring && Date.now() < this.#freshUntil) return;
     try {
-      await this.#refresh();
+      await this.#refresh('expired');
     } catch {
       throw this.#unavailable();
     }
   }
 
-  #isFresh(now: number): boolean {
-    return now - this.#fetchedAt < this.#timing.cacheMaxAgeMs;
+  status(): KeySourceStatus {
+    const now = Date.now();
+    const failed = this.#failedAt >= this.#fetchedAt;
+    return {
+      source: 'remote',
+      hasKeys: this.#ring !== null,
+      keysAgeMs: this.#ring ? Math.max(0, now - this.#fetchedAt) : null,
+      stale: this.#ring !== null && now >= this.#freshUntil,
+      lastError:
+        failed && this.#lastFailure !== undefined
+          ? {
+              message: String((this.#lastFailure as Error)?.message ?? this.#lastFailure),
+              at: this.#failedAt,
+            }
+          : null,
+    };
+  }
+
+  /** Stops background work: in-flight fetches are abandoned, no refresh starts again. */
+  async close(): Promise<void> {
+    this.#closer.abort();
+    await this.#pending?.catch(() => {});
   }
 
   #inBackoff(now: number): boolean {
@@ -174,45 +240,88 @@ export class RemoteKeySource implements KeySource {
     });
   }
 
-  // Keys past their max age still beat an outage; without a matching key the answer is 503.
-  async #fromStale(ring: KeyRing | null, alg: Algorithm, kid: unknown): Promise<readonly VerificationKey[]> {
-    const keys = ring ? await ring.resolve(alg, kid) : [];
-    if (keys.length > 0) return keys;
-    throw this.#unavailable();
+  // Stale while revalidate: the keys at hand keep serving, the refresh runs in the background.
+  #revalidate(): void {
+    if (this.#pending || this.#closer.signal.aborted || this.#inBackoff(Date.now())) return;
+    this.#refresh('expired').catch(() => {});
   }
 
-  #refresh(): Promise<void> {
+  #refresh(reason: 'expired' | 'unknown-kid'): Promise<void> {
     if (!this.#pending) {
       this.#attemptedAt = Date.now();
-      this.#pending = this.#load().finally(() => {
+      this.#pending = this.#load(reason).finally(() => {
         this.#pending = null;
       });
     }
     return this.#pending;
   }
 
-  async #load(): Promise<void> {
+  #onCacheError = (error: unknown): void => {
+    this.#logger?.warn('scopegate: the key cache failed; fetching directly', { cause: error });
+  };
+
+  async #load(reason: 'expired' | 'unknown-kid'): Promise<void> {
     let url = '';
+    const signal = this.#closer.signal;
     try {
-      url = await this.#locate();
+      if (signal.aborted) throw new IssuerFetchError('the verifier was closed', url);
+      url = await this.#locate(signal);
       if (!isAllowedUrl(url, this.#allowInsecureLoopback)) {
         throw new IssuerFetchError('the JWKS URL is not https', url);
       }
-      const body = await fetchJson(url, this.#http);
-      let ring: KeyRing;
-      try {
-        ring = new KeyRing(body, this.#engine, this.#logger);
-      } catch (cause) {
-        throw new IssuerFetchError('the key set is not acceptable', url, { cause });
+      const cache = this.#cache;
+      const key = `jwks:${url}`;
+      let mayFetch = true;
+      if (reason === 'unknown-kid' && cache) {
+        // The kid-miss cooldown is fleet-wide: one instance refetches, the others take its copy.
+        try {
+          mayFetch = (await cache.acquire(`cooldown:${key}`, this.#timing.cooldownMs)) !== null;
+        } catch (error) {
+          this.#onCacheError(error);
+        }
       }
-      this.#ring = ring;
-      this.#fetchedAt = Date.now();
+      const current = this.#text;
+      const loaded = await loadShared(cache, {
+        key,
+        maxAgeMs: this.#timing.cacheMaxAgeMs,
+        lockMs: this.#http.timeoutMs + LOCK_MARGIN_MS,
+        accept: reason === 'unknown-kid' ? (text) => text !== current : () => true,
+        fetch: async () => {
+          const bytes = await fetchBody(url, this.#http, signal);
+          try {
+            return utf8.decode(bytes);
+          } catch (cause) {
+            throw new IssuerFetchError('response is not JSON', url, { cause });
+          }
+        },
+        parse: (text) => this.#parse(text, url),
+        mayFetch,
+        onCacheError: this.#onCacheError,
+        signal,
+      });
+      if (!loaded) return;
+      const now = Date.now();
+      this.#ring = loaded.value;
+      this.#text = loaded.text;
+      this.#freshUntil = now + loaded.ttlMs;
+      this.#fetchedAt = now - (this.#timing.cacheMaxAgeMs - loaded.ttlMs);
       this.#failedAt = Number.NEGATIVE_INFINITY;
     } catch (error) {
       this.#failedAt = Date.now();
       this.#lastFailure = error;
-      this.#logger?.warn('scopegate: could not fetch the issuer keys', { url, cause: error });
+      if (!signal.aborted)
+        this.#logger?.warn('scopegate: could not fetch the issuer keys', { url, cause: error });
       throw error;
+    }
+  }
+
+  // The checks of every key set, fetched or read from the key cache.
+  #parse(text: string, url: string): KeyRing {
+    const body = parseJsonBody(text, this.#http.maxBytes, url);
+    try {
+      return new KeyRing(body, this.#engine, this.#logger);
+    } catch (cause) {
+      throw new IssuerFetchError('the key set is not acceptable', url, { cause });
     }
   }
 }
@@ -222,38 +331,62 @@ export interface DiscoveryOptions {
   readonly http: HttpLimits;
   readonly cacheMaxAgeMs: number;
   readonly allowInsecureLoopback: boolean;
+  readonly keyCache?: KeyCache | undefined;
+  readonly logger?: Logger | undefined;
 }
 
 /**
  * OIDC discovery, then RFC 8414 metadata. The metadata's `issuer` must be exactly the configured
- * one (RFC 8414 3.3) and its `jwks_uri` https, or the issuer is treated as unavailable.
+ * one (RFC 8414 3.3) and its `jwks_uri` https, or the issuer is treated as unavailable. The same
+ * checks apply to metadata read from a key cache.
  */
 export function discoveryLocator(options: DiscoveryOptions): JwksLocator {
-  let found: { jwksUri: string; at: number } | null = null;
-  return async () => {
-    if (found && Date.now() - found.at < options.cacheMaxAgeMs) return found.jwksUri;
-    const failures: unknown[] = [];
-    for (const url of metadataUrls(options.issuer)) {
-      let metadata: unknown;
-      try {
-        metadata = await fetchJson(url, options.http);
-      } catch (error) {
-        failures.push(error);
-        continue;
-      }
-      const { issuer, jwks_uri: jwksUri } = (metadata ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
-      if (issuer !== options.issuer) {
-        throw new IssuerFetchError('the metadata "issuer" does not match the configured issuer', url);
-      }
-      if (typeof jwksUri !== 'string' || !isAllowedUrl(jwksUri, options.allowInsecureLoopback)) {
-        throw new IssuerFetchError('the metadata "jwks_uri" is missing or not https', url);
-      }
-      found = { jwksUri, at: Date.now() };
-      return jwksUri;
+  let found: { jwksUri: string; until: number } | null = null;
+  const check = (text: string, url: string): string => {
+    const metadata = parseJsonBody(text, options.http.maxBytes, url);
+    const { issuer, jwks_uri: jwksUri } = (metadata ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
+    if (issuer !== options.issuer) {
+      throw new IssuerFetchError('the metadata "issuer" does not match the configured issuer', url);
     }
-    throw new IssuerFetchError('no metadata document could be fetched', options.issuer, {
-      cause: new AggregateError(failures),
+    if (typeof jwksUri !== 'string' || !isAllowedUrl(jwksUri, options.allowInsecureLoopback)) {
+      throw new IssuerFetchError('the metadata "jwks_uri" is missing or not https', url);
+    }
+    return jwksUri;
+  };
+  return async (signal) => {
+    if (found && Date.now() < found.until) return found.jwksUri;
+    let source = options.issuer;
+    const loaded = await loadShared(options.keyCache, {
+      key: `metadata:${options.issuer}`,
+      maxAgeMs: options.cacheMaxAgeMs,
+      lockMs: options.http.timeoutMs * 2 + LOCK_MARGIN_MS,
+      accept: () => true,
+      fetch: async () => {
+        const failures: unknown[] = [];
+        for (const url of metadataUrls(options.issuer)) {
+          try {
+            const bytes = await fetchBody(url, options.http, signal);
+            const text = utf8.decode(bytes);
+            parseJsonBody(text, options.http.maxBytes, url);
+            source = url;
+            return text;
+          } catch (error) {
+            failures.push(error);
+          }
+        }
+        throw new IssuerFetchError('no metadata document could be fetched', options.issuer, {
+          cause: new AggregateError(failures),
+        });
+      },
+      parse: (text) => check(text, source),
+      mayFetch: true,
+      onCacheError: (error) =>
+        options.logger?.warn('scopegate: the key cache failed; fetching directly', { cause: error }),
+      signal,
     });
+    const jwksUri = (loaded as Loaded<string>).value;
+    found = { jwksUri, until: Date.now() + (loaded as Loaded<string>).ttlMs };
+    return jwksUri;
   };
 }
 

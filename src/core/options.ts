@@ -8,6 +8,7 @@ import type { ClaimRules } from './claims.js';
 import { DEFAULT_ENGINE, type Engine, type EngineName, engineAvailable, getEngine } from './engine.js';
 import type { ErrorPresentation } from './errors.js';
 import { type FetchLike, type HttpLimits, isAllowedUrl } from './http.js';
+import { type KeyCache, keyCacheOption } from './key-cache.js';
 import { KeyRing, type Logger } from './key-ring.js';
 import {
   discoveryLocator,
@@ -116,6 +117,8 @@ export interface CommonOptions<TSchema extends StandardSchemaV1 | undefined = un
   readonly crypto?: EngineName;
   /** Receives operator warnings (unusable keys, JWKS failures). Never receives tokens. */
   readonly logger?: Logger;
+  /** Issuer metadata and key sets shared by a fleet, e.g. `redisKeyCache(client)` from `scopegate/redis`. @default undefined (per instance) */
+  readonly keyCache?: KeyCache;
 }
 
 export type VerifierOptions<TSchema extends StandardSchemaV1 | undefined = undefined> =
@@ -140,6 +143,7 @@ export interface NormalizedOptions {
   readonly tokenCacheMax: number | undefined;
   readonly presentation: ErrorPresentation;
   readonly engine: Engine;
+  readonly keyCache: KeyCache | undefined;
 }
 
 const DEFAULTS = {
@@ -262,6 +266,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'exposeReasons',
   'crypto',
   'logger',
+  'keyCache',
 ]);
 
 // A misspelt security option (`clockTolerence`, `audiance`) must not silently fall back to a default.
@@ -355,6 +360,8 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     throw invalid('logger', 'an object with a warn(message, details) method');
   }
 
+  const keyCache = keyCacheOption(o.keyCache);
+
   // Collect the issuers, each with its own key source options.
   const selections = ['domain', 'issuer', 'issuers'].filter((name) => o[name] !== undefined);
   if (selections.length !== 1) {
@@ -436,7 +443,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
       }
       keys = new StaticKeySource(ring, presentation);
     } else {
-      let locate: () => Promise<string>;
+      let locate: (signal: AbortSignal) => Promise<string>;
       if (source.jwksUri !== undefined) {
         const jwksUri = source.jwksUri;
         if (typeof jwksUri !== 'string' || !isAllowedUrl(jwksUri, allowInsecureLoopback)) {
@@ -452,6 +459,8 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
           http,
           cacheMaxAgeMs: timing.cacheMaxAgeMs,
           allowInsecureLoopback,
+          keyCache,
+          logger,
         });
       }
       keys = new RemoteKeySource({
@@ -462,6 +471,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
         presentation,
         allowInsecureLoopback,
         logger,
+        keyCache,
       });
     }
 
@@ -494,5 +504,6 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     tokenCacheMax,
     presentation,
     engine,
+    keyCache,
   });
 }

@@ -3,6 +3,7 @@
  */
 import type { AuthError } from './errors.js';
 import type { RequestLike } from './extract.js';
+import type { KeySourceStatus } from './key-sources.js';
 import type { ClaimCheck, ScopeRequirement } from './scopes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
@@ -76,4 +77,27 @@ export interface Verifier<TClaims = JwtClaims> {
   authorize(claims: TClaims, policy: AccessPolicy<TClaims>): Promise<void>;
   /** Fetches discovery metadata and keys now, so the first request does not wait. @throws AuthError 503 */
   warmup(): Promise<void>;
+  /**
+   * Health of the key material, for readiness probes: per issuer the keys' age and the last fetch
+   * error, and whether the key cache answers (pinged, within its timeout). Never rejects.
+   */
+  status(): Promise<VerifierStatus>;
+  /**
+   * Stops background work (key refreshes in flight are abandoned, none starts again); cached keys
+   * keep verifying, a verification that needs a fetch gets 503. Does not close a Redis client.
+   */
+  close(): Promise<void>;
+}
+
+/** What `verifier.status()` reports. */
+export interface VerifierStatus {
+  /** Every issuer has keys (fetched at least once, possibly stale). */
+  readonly ready: boolean;
+  readonly issuers: readonly IssuerStatus[];
+  /** Present when a `keyCache` is configured. */
+  readonly keyCache?: { readonly reachable: boolean; readonly error: string | null };
+}
+
+export interface IssuerStatus extends KeySourceStatus {
+  readonly issuer: string;
 }

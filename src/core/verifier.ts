@@ -15,8 +15,9 @@ import { type NormalizedOptions, normalizeOptions, type VerifierOptions } from '
 import { type Credentials, LazyRequestAuth, type VerifierInternals } from './request-auth.js';
 import { checkClaims, checkScopes, grantedScopes } from './scopes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
+import { verifierStatus } from './status.js';
 import { TokenCache } from './token-cache.js';
-import type { AccessPolicy, ClaimsOf, RequestAuth, Verifier } from './types.js';
+import type { AccessPolicy, ClaimsOf, RequestAuth, Verifier, VerifierStatus } from './types.js';
 
 // Header parameters that only JWE uses: their presence means the token is not ours (SECURITY.md #51).
 const JWE_PARAMETERS = ['enc', 'zip', 'epk', 'apu', 'apv', 'iv', 'tag', 'p2s', 'p2c'] as const;
@@ -190,5 +191,13 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
 
   async warmup(): Promise<void> {
     await Promise.all([...this.#options.issuers.values()].map((issuer) => issuer.keys.warmup()));
+  }
+
+  status(): Promise<VerifierStatus> {
+    return verifierStatus(this.#options);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#options.issuers.values()].map((issuer) => issuer.keys.close?.()));
   }
 }

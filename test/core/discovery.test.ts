@@ -121,6 +121,8 @@ describe('OIDC discovery, then RFC 8414', () => {
     now += 10_000;
     vi.setSystemTime(now);
     await verifier.verify(await issuer.sign());
+    // Stale keys serve at once; the refresh runs in the background: wait for it.
+    await verifier.warmup();
     expect(server.hits('/.well-known/openid-configuration')).toBe(2);
     expect(server.hits()).toBe(3);
   });

@@ -355,6 +355,8 @@ describe('failure backoff and recovery', () => {
     await server.setBehaviour('normal');
     clock.advance(500);
     await expect(verifier.verify(await rs.sign())).resolves.toMatchObject({ iss: ISSUER });
+    // Stale keys serve at once; the refresh runs in the background: wait for it.
+    await verifier.warmup();
     expect(server.hits()).toBe(2);
     // Fresh again: cached lookups, no fetch.
     await verifier.verify(await rs.sign());

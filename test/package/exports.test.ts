@@ -40,6 +40,7 @@ const DOCUMENTED: Record<string, readonly string[]> = {
   'scopegate/apollo': ['apolloAuth'],
   'scopegate/client': ['getAuthError', 'isAuthError', 'AUTH_ERROR_CODES', 'AUTH_ERROR_REASONS'],
   'scopegate/testing': ['createTestIssuer'],
+  'scopegate/redis': ['redisReplayStore', 'redisKeyCache', 'RedisUnavailableError'],
 };
 
 /** Imports a specifier in a fresh Node process from the package root, as a user would. */
@@ -73,6 +74,13 @@ describe('package exports', () => {
       expect(exportedNames(specifier)).toEqual(expect.arrayContaining([...names]));
     });
   }
+
+  it('the redis entry imports no Redis client: the user passes theirs (an optional peer)', () => {
+    const js = readFileSync(`${root}/dist/redis/index.js`, 'utf8');
+    expect([...js.matchAll(/^import [^;]* from ['"]([^'"]+)['"]/gm)].map((match) => match[1])).toEqual([
+      'node:crypto',
+    ]);
+  });
 
   it('the client entry pulls in no server code', () => {
     const js = readFileSync(`${root}/dist/client/index.js`, 'utf8');
