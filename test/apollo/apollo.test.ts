@@ -400,6 +400,8 @@ describe('batches: one verification, 200 (other operations may hold data)', () =
       scopes: (c) => verifier.scopes(c),
       authorize: (c, p) => verifier.authorize(c, p),
       warmup: () => verifier.warmup(),
+      status: () => verifier.status(),
+      close: () => verifier.close(),
       authenticate: (request) => {
         authentications++;
         return verifier.authenticate(request);
