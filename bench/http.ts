@@ -1,0 +1,163 @@
+/**
+ * Section "http": requests per second over HTTP, protected / public, servers on 127.0.0.1 in a
+ * child process (bench/servers.ts), driven from this process by a closed load loop on keep-alive
+ * sockets, bounded in time per round.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { check, fmt, median, table } from './common.js';
+
+const CONCURRENCY = 8;
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly urls: Record<string, string>;
+  readonly tokens: { good: string; underScoped: string; forged: string };
+  stop(): Promise<void>;
+}
+
+/** Starts bench/servers.ts (optionally only one server, under extra node flags such as --cpu-prof). */
+export async function startServers(only?: string, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeFlags,
+      '--import',
+      'tsx',
+      new URL('./servers.ts', import.meta.url).pathname,
+      ...(only ? [only] : []),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('servers did not start in 60 s')), 60_000);
+    createInterface({ input: child.stdout as NonNullable<typeof child.stdout> }).once('line', (l) => {
+      clearTimeout(timer);
+      resolve(l);
+    });
+    child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
+  });
+  const { urls, tokens } = JSON.parse(line) as Pick<ServerProcess, 'urls' | 'tokens'>;
+  return {
+    child,
+    urls,
+    tokens,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+/** One request: the GraphQL `{ secret }` query (yoga) or the `secret` query procedure (tRPC). */
+function send(name: string, url: string, token: string | null): Promise<{ status: number; body: string }> {
+  const isYoga = name.startsWith('yoga');
+  const body = isYoga ? JSON.stringify({ query: '{ secret }' }) : undefined;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}${isYoga ? '/graphql' : '/secret'}`,
+      {
+        agent,
+        method: isYoga ? 'POST' : 'GET',
+        headers: {
+          ...(isYoga && { 'content-type': 'application/json' }),
+          ...(token !== null && { authorization: `Bearer ${token}` }),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function served(name: string, response: { status: number; body: string }): boolean {
+  if (response.status !== 200) return false;
+  const json = JSON.parse(response.body) as {
+    data?: { secret?: string | null } | null;
+    errors?: unknown[];
+    result?: { data?: unknown };
+  };
+  return name.startsWith('yoga') ? json.data?.secret === 'ok' && !json.errors : json.result?.data === 'ok';
+}
+
+/** Every protected server refuses a missing, a forged and an under-scoped token. */
+export async function checkHttpContenders(servers: ServerProcess): Promise<void> {
+  for (const [name, url] of Object.entries(servers.urls)) {
+    check(served(name, await send(name, url, servers.tokens.good)), `${name} serves a good token`);
+    if (name.endsWith('public')) continue;
+    for (const [what, token] of [
+      ['missing', null],
+      ['forged', servers.tokens.forged],
+      ['under-scoped', servers.tokens.underScoped],
+    ] as const) {
+      const response = await send(name, url, token);
+      check(
+        !served(name, response),
+        `${name} refuses a ${what} token (got ${response.status} ${response.body})`,
+      );
+      check(!response.body.includes('"ok"'), `${name} leaks the value to a ${what} token`);
+    }
+  }
+}
+
+/** Closed loop: CONCURRENCY requests in flight for `ms`; returns requests per second. */
+export async function load(name: string, url: string, token: string, ms: number): Promise<number> {
+  const start = performance.now();
+  let done = 0;
+  const worker = async () => {
+    while (performance.now() - start < ms) {
+      const response = await send(name, url, token);
+      if (response.status !== 200) throw new Error(`${name}: status ${response.status} under load`);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return done / ((performance.now() - start) / 1000);
+}
+
+export async function httpSection(options: { rounds: number; ms: number }): Promise<string> {
+  const servers = await startServers();
+  try {
+    await checkHttpContenders(servers);
+    const names = Object.keys(servers.urls);
+    const perRound = new Map<string, number[]>(names.map((n) => [n, []]));
+    for (const name of names) await load(name, servers.urls[name] as string, servers.tokens.good, 300); // warm-up
+    for (let round = 0; round < options.rounds; round++) {
+      for (let i = 0; i < names.length; i++) {
+        const name = names[(i + round) % names.length] as string;
+        perRound
+          .get(name)
+          ?.push(await load(name, servers.urls[name] as string, servers.tokens.good, options.ms));
+      }
+    }
+    const rps = new Map([...perRound].map(([n, v]) => [n, median(v)]));
+    const rows = names.map((name) => {
+      const base = rps.get(name.startsWith('yoga') ? 'yoga public' : 'tRPC public') as number;
+      const value = rps.get(name) as number;
+      return [name, fmt(value), name.endsWith('public') ? '1.00' : (value / base).toFixed(2)];
+    });
+    return [
+      `HTTP on 127.0.0.1 (servers in a child process, ${CONCURRENCY} keep-alive connections from this one), median of ${options.rounds} interleaved rounds of ${options.ms} ms, Node ${process.version}`,
+      '',
+      table(['server', 'req/s', 'protected / public'], ['l', 'r', 'r'], rows),
+    ].join('\n');
+  } finally {
+    agent.destroy();
+    await servers.stop();
+  }
+}
