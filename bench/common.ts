@@ -21,16 +21,26 @@ export interface Timed {
 /**
  * Runs every contender `iterations` times per round, `rounds` rounds, in a rotating order (no
  * contender always first or always after the same one), and returns the median microseconds per
- * iteration of each. A round of one contender is also bounded by `maxMs`.
+ * iteration of each. A round of one contender is also bounded by `maxMs` (wall time).
+ *
+ * The clock is this process's CPU time (user + system, all its threads: GC helpers included), not
+ * wall time: the machine is shared, and CPU time does not count the time other processes hold
+ * the cores. Everything measured this way runs in this process.
  */
 export async function interleave(
   contenders: readonly Timed[],
-  options: { readonly rounds: number; readonly iterations: number; readonly warmup?: number; readonly maxMs?: number },
+  options: {
+    readonly rounds: number;
+    readonly iterations: number;
+    readonly warmup?: number;
+    readonly maxMs?: number;
+  },
 ): Promise<Map<string, number>> {
   const perRound = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   const once = async (contender: Timed, iterations: number): Promise<number> => {
     collect();
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     let done = 0;
     while (done < iterations) {
       const result = contender.run();
@@ -38,9 +48,11 @@ export async function interleave(
       done++;
       if (options.maxMs !== undefined && performance.now() - start > options.maxMs) break;
     }
-    return ((performance.now() - start) * 1000) / done;
+    const cpu = process.cpuUsage(cpuStart);
+    return (cpu.user + cpu.system) / done;
   };
-  for (const contender of contenders) await once(contender, options.warmup ?? Math.ceil(options.iterations / 4));
+  for (const contender of contenders)
+    await once(contender, options.warmup ?? Math.ceil(options.iterations / 4));
   for (let round = 0; round < options.rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(i + round) % contenders.length] as Timed;
@@ -50,7 +62,11 @@ export async function interleave(
   return new Map([...perRound].map(([name, values]) => [name, median(values)]));
 }
 
-export function table(header: readonly string[], align: readonly ('l' | 'r')[], rows: readonly (readonly string[])[]): string {
+export function table(
+  header: readonly string[],
+  align: readonly ('l' | 'r')[],
+  rows: readonly (readonly string[])[],
+): string {
   const lines = [
     `| ${header.join(' | ')} |`,
     `|${align.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`,

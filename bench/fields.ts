@@ -13,7 +13,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { JWTPayload } from 'jose';
 import { authDirective, useAuth } from '../src/graphql/index.js';
 import { check, fmt, interleave, table } from './common.js';
-import { benchTokens, bearerOf, SCOPE, scopesOf } from './tokens.js';
+import { bearerOf, benchTokens, SCOPE, scopesOf } from './tokens.js';
 
 export const ITEMS = 1000;
 const FIELDS = ['f1', 'f2', 'f3', 'f4', 'f5'] as const;
@@ -59,7 +59,10 @@ export async function fieldContenders(): Promise<{
   const { typeDefs: authTypeDefs, transformer } = authDirective({ scopes: [SCOPE] });
   const scopegate = yogaOf({
     schema: transformer(
-      makeExecutableSchema({ typeDefs: [authTypeDefs, sdl(() => ` @auth(scopes: ["${SCOPE}"])`)], resolvers }),
+      makeExecutableSchema({
+        typeDefs: [authTypeDefs, sdl(() => ` @auth(scopes: ["${SCOPE}"])`)],
+        resolvers,
+      }),
     ),
     plugins: [useAuth({ verifier })],
   });
@@ -94,7 +97,8 @@ export async function fieldContenders(): Promise<{
   });
 
   const handCheck = (ctx: JoseContext) => {
-    if (ctx.claims === null) throw new GraphQLError('Unauthenticated', { extensions: { code: 'UNAUTHENTICATED' } });
+    if (ctx.claims === null)
+      throw new GraphQLError('Unauthenticated', { extensions: { code: 'UNAUTHENTICATED' } });
     if (!ctx.scopes.has(SCOPE)) throw new GraphQLError('Forbidden', { extensions: { code: 'FORBIDDEN' } });
   };
   const handWritten = yogaOf({
@@ -136,7 +140,10 @@ interface Result {
 export async function query(yoga: Yoga, token: string | null): Promise<Result> {
   const response = await yoga.fetch('http://localhost/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token !== null && { authorization: `Bearer ${token}` }) },
+    headers: {
+      'content-type': 'application/json',
+      ...(token !== null && { authorization: `Bearer ${token}` }),
+    },
     body: JSON.stringify({ query: QUERY }),
   });
   return (await response.json()) as Result;
@@ -184,6 +191,10 @@ export async function fieldsSection(options: { rounds: number }): Promise<string
   return [
     `Field-level auth, ${ITEMS} items x ${FIELDS.length} protected fields, \`yoga.fetch\` in-process, median of ${options.rounds} interleaved rounds, Node ${process.version}`,
     '',
-    table(['contender', 'ms / request', 'vs unprotected', 'us per protected field'], ['l', 'r', 'r', 'r'], rows),
+    table(
+      ['contender', 'ms / request', 'vs unprotected', 'us per protected field'],
+      ['l', 'r', 'r', 'r'],
+      rows,
+    ),
   ].join('\n');
 }

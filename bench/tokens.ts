@@ -28,10 +28,14 @@ export async function benchTokens() {
     /** scopegate's verifier, keys already imported (static JWKS). */
     verifier: createVerifier({ ...options, jwks: issuer.jwks() }),
     /** PEM of the public key, for libraries that take one. */
-    pem: createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string,
+    pem: createPublicKey({ key: jwk as never, format: 'jwk' }).export({
+      type: 'spki',
+      format: 'pem',
+    }) as string,
     /** What a hand-written integration does: jose.jwtVerify with an imported key. */
     joseVerify: async (token: string): Promise<JWTPayload> =>
-      (await jwtVerify(token, joseKey, { ...options, algorithms: ['RS256'], requiredClaims: ['exp'] })).payload,
+      (await jwtVerify(token, joseKey, { ...options, algorithms: ['RS256'], requiredClaims: ['exp'] }))
+        .payload,
   };
 }
 
