@@ -15,6 +15,8 @@ export interface ServerProcess {
   readonly child: ChildProcess;
   readonly urls: Record<string, string>;
   readonly tokens: { good: string; underScoped: string; forged: string };
+  /** Runs `work` while the server process profiles itself; returns the .cpuprofile's path. */
+  profile(work: () => Promise<unknown>): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -31,23 +33,33 @@ export async function startServers(only?: string, nodeFlags: readonly string[] =
     ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('servers did not start in 60 s')), 60_000);
-    createInterface({ input: child.stdout as NonNullable<typeof child.stdout> }).once('line', (l) => {
-      clearTimeout(timer);
-      resolve(l);
+  const lines = createInterface({ input: child.stdout as NonNullable<typeof child.stdout> });
+  const nextLine = (what: string) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`servers: no ${what} in 60 s`)), 60_000);
+      lines.once('line', (l) => {
+        clearTimeout(timer);
+        resolve(l);
+      });
+      child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
     });
-    child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
-  });
-  const { urls, tokens } = JSON.parse(line) as Pick<ServerProcess, 'urls' | 'tokens'>;
+  const { urls, tokens } = JSON.parse(await nextLine('start-up')) as Pick<ServerProcess, 'urls' | 'tokens'>;
   return {
     child,
     urls,
     tokens,
+    profile: async (work) => {
+      child.stdin?.write('start\n');
+      await nextLine('profiler start');
+      await work();
+      child.stdin?.write('stop\n');
+      return nextLine('profile');
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
+        child.stdin?.end();
         child.kill('SIGTERM');
       }),
   };

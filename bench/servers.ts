@@ -1,10 +1,16 @@
 /**
  * The HTTP contenders, in their own process (`node --import tsx bench/servers.ts`): each server on
  * 127.0.0.1 at an ephemeral port. Prints one JSON line `{ urls, tokens }` when listening; exits on
- * SIGTERM / SIGINT (so that `--cpu-prof` writes its profile).
+ * SIGTERM / SIGINT or when its stdin ends. With `node --import tsx bench/servers.ts <name>` only that
+ * server is started.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { createInlineSigningKeyProvider, extractFromHeader, useJWT } from '@graphql-yoga/plugin-jwt';
 import { initTRPC, TRPCError } from '@trpc/server';
@@ -148,4 +154,25 @@ process.on('SIGINT', stop);
 process.stdout.write(`${JSON.stringify({ urls, tokens })}\n`);
 // The bench that started this process is gone: do not outlive it.
 process.stdin.on('end', stop);
-process.stdin.resume();
+// "start" / "stop" on stdin: profile this process (V8's CPU profiler) between them; "stop" answers
+// with the path of the written .cpuprofile.
+const session = new Session();
+const post = (method: string, params?: object) =>
+  new Promise<unknown>((resolve, reject) =>
+    session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+createInterface({ input: process.stdin }).on('line', async (command) => {
+  if (command === 'start') {
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+    await post('Profiler.start');
+    process.stdout.write('started\n');
+  } else if (command === 'stop') {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    session.disconnect();
+    const file = join(tmpdir(), `scopegate-bench-${process.pid}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    process.stdout.write(`${file}\n`);
+  }
+});
