@@ -41,12 +41,14 @@ export async function startServers(only?: string, nodeFlags: readonly string[] =
   const lines = createInterface({ input: child.stdout as NonNullable<typeof child.stdout> });
   const nextLine = (what: string) =>
     new Promise<string>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`servers exited (${code})`));
       const timer = setTimeout(() => reject(new Error(`servers: no ${what} in 60 s`)), 60_000);
       lines.once('line', (l) => {
         clearTimeout(timer);
+        child.off('exit', onExit);
         resolve(l);
       });
-      child.once('exit', (code) => reject(new Error(`servers exited (${code})`)));
+      child.once('exit', onExit);
     });
   const { urls, tokens } = JSON.parse(await nextLine('start-up')) as Pick<ServerProcess, 'urls' | 'tokens'>;
   return {
@@ -173,7 +175,8 @@ export async function httpSection(options: { rounds: number; ms: number }): Prom
     await checkHttpContenders(servers);
     const names = Object.keys(servers.urls);
     const perRound = new Map<string, Round[]>(names.map((n) => [n, []]));
-    for (const name of names) await round(servers, name, 300); // warm-up
+    // Warm-up: yoga's and tRPC's paths take a few thousand requests to be optimized.
+    for (let w = 0; w < 2; w++) for (const name of names) await round(servers, name, 800);
     for (let r = 0; r < options.rounds; r++) {
       for (let i = 0; i < names.length; i++) {
         const name = names[(i + r) % names.length] as string;
