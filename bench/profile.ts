@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { fmt, table } from './common.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const SECONDS = 4;
+const SECONDS = 3;
 const INTERVAL_US = 200;
 
 interface CallFrame {
@@ -196,16 +196,18 @@ async function profileFields(): Promise<CpuProfile> {
 }
 
 /** The server process profiles itself between "start" and "stop" (bench/servers.ts). */
-async function profileTrpc(): Promise<CpuProfile> {
+async function profileServer(name: string): Promise<{ profile: CpuProfile; requests: number }> {
   const { startServers, load } = await import('./http.js');
-  const name = 'tRPC scopegate protectedProcedure + requireScopes';
   const servers = await startServers(name);
   try {
     const url = servers.urls[name] as string;
-    await load(name, url, servers.tokens.good, 500);
-    const file = await servers.profile(() => load(name, url, servers.tokens.good, SECONDS * 1000));
+    await load(name, url, servers.tokens.good, 1500);
+    let requests = 0;
+    const file = await servers.profile(async () => {
+      requests = await load(name, url, servers.tokens.good, SECONDS * 1000);
+    });
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+      return { profile: JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, requests };
     } finally {
       rmSync(file, { force: true });
     }
@@ -214,10 +216,58 @@ async function profileTrpc(): Promise<CpuProfile> {
   }
 }
 
+/**
+ * Shares of the sampled time by category, for servers profiled alike under the same load loop.
+ * Shares, not microseconds: the profiler samples wall-clock intervals, so on a shared machine the
+ * absolute time of profiles taken one after the other is not comparable; each profile's shares are.
+ */
+function compare(
+  title: string,
+  runs: readonly [string, { profile: CpuProfile; requests: number }][],
+): string {
+  const summaries = runs.map(([name, run]) => [name, summarize(run.profile)] as const);
+  const categories = new Set<string>();
+  for (const [, summary] of summaries) for (const c of summary.categories.keys()) categories.add(c);
+  const share = (summary: ReturnType<typeof summarize>, c: string) =>
+    (summary.categories.get(c) ?? 0) / summary.total;
+  const rows = [...categories]
+    .filter((c) => summaries.some(([, summary]) => share(summary, c) >= 0.005))
+    .sort(
+      (a, b) =>
+        share((summaries[1] as (typeof summaries)[number])[1], b) -
+        share((summaries[1] as (typeof summaries)[number])[1], a),
+    )
+    .map((c) => [c, ...summaries.map(([, summary]) => `${(share(summary, c) * 100).toFixed(1)}%`)]);
+  return [
+    `#### ${title}: share of the sampled time by where it is spent (idle excluded)`,
+    '',
+    table(['where', ...summaries.map(([name]) => name)], ['l', ...summaries.map(() => 'r' as const)], rows),
+  ].join('\n');
+}
+
 export async function profileSection(): Promise<string> {
+  const trpc = [
+    'tRPC public',
+    'tRPC scopegate protectedProcedure + requireScopes',
+    'tRPC hand-written jose middleware',
+  ] as const;
+  const trpcRuns: [string, { profile: CpuProfile; requests: number }][] = [];
+  for (const name of trpc) trpcRuns.push([name, await profileServer(name)]);
+  const yoga = ['yoga public', 'yoga scopegate @auth', 'yoga + jose in context'] as const;
+  const yogaRuns: [string, { profile: CpuProfile; requests: number }][] = [];
+  for (const name of yoga) yogaRuns.push([name, await profileServer(name)]);
   return [
     report('verify(), Auth0-shaped RS256 tokens', await profileVerify()),
     report('field-level @auth, 1000 x 5 fields, yoga.fetch', await profileFields()),
-    report('tRPC standalone server, protectedProcedure.use(requireScopes())', await profileTrpc()),
+    report(
+      'tRPC standalone server, protectedProcedure.use(requireScopes())',
+      (trpcRuns[1] as [string, { profile: CpuProfile }])[1].profile,
+    ),
+    compare('tRPC servers', trpcRuns),
+    report(
+      'yoga server, one @auth(scopes) field',
+      (yogaRuns[1] as [string, { profile: CpuProfile }])[1].profile,
+    ),
+    compare('yoga servers', yogaRuns),
   ].join('\n\n');
 }
