@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { check, fmt, median, table } from './common.js';
 
-const CONCURRENCY = 8;
+/** Requests in flight (closed loop); `npm run bench -- http --concurrency 1` measures without batching. */
+let CONCURRENCY = 8;
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -169,7 +170,13 @@ async function round(servers: ServerProcess, name: string, ms: number): Promise<
   return { wall: done / seconds, cpu: done / cpuSeconds };
 }
 
-export async function httpSection(options: { rounds: number; ms: number }): Promise<string> {
+export async function httpSection(options: {
+  rounds: number;
+  ms: number;
+  concurrency?: number;
+}): Promise<string> {
+  CONCURRENCY = options.concurrency ?? CONCURRENCY;
+  agent.maxSockets = CONCURRENCY;
   const servers = await startServers();
   try {
     await checkHttpContenders(servers);

@@ -3,7 +3,8 @@
  * Markdown for BENCHMARKS.md. Sections:
  * - verify:  verify throughput per algorithm (bench/verify.bench.ts, in its own process)
  * - fields:  field-level auth at list scale, in-process `yoga.fetch` (bench/fields.ts)
- * - http:    req/s protected / public, yoga and tRPC servers on 127.0.0.1 (bench/http.ts)
+ * - http:    req/s protected / public, yoga and tRPC servers on 127.0.0.1 (bench/http.ts);
+ *            `--concurrency N` requests in flight (default 8)
  * - claims:  verify() cost beyond the signature, Auth0-shaped tokens (bench/claims.ts)
  * - dpop:    the DPoP placeholder row (bench/dpop.ts)
  * - profile: CPU profiles of verify, the field case and the tRPC protected path (bench/profile.ts)
@@ -19,7 +20,7 @@ type Section = (typeof SECTIONS)[number];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '7' } },
+  options: { rounds: { type: 'string', default: '7' }, concurrency: { type: 'string', default: '8' } },
 });
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError('--rounds must be a positive integer');
@@ -59,7 +60,8 @@ function verifySection(): Promise<string> {
 const run: Record<Section, () => Promise<string>> = {
   verify: verifySection,
   fields: async () => (await import('./fields.js')).fieldsSection({ rounds }),
-  http: async () => (await import('./http.js')).httpSection({ rounds, ms: 1000 }),
+  http: async () =>
+    (await import('./http.js')).httpSection({ rounds, ms: 1000, concurrency: Number(values.concurrency) }),
   claims: async () => (await import('./claims.js')).claimsSection({ rounds, tokens: 2000 }),
   dpop: async () => (await import('./dpop.js')).dpopSection({ rounds }),
   profile: async () => (await import('./profile.js')).profileSection(),
