@@ -138,7 +138,11 @@ servers['yoga + jose in context'] = yogaServer(
   });
 }
 
-const only = process.argv[2]; // profile one server: the others are not started
+const only = process.argv[2]; // one server only: the others are not started
+if (only !== undefined && !(only in servers)) {
+  process.stderr.write(`unknown server "${only}"; servers: ${Object.keys(servers).join(', ')}\n`);
+  process.exit(2);
+}
 const urls: Record<string, string> = {};
 for (const [name, server] of Object.entries(servers)) {
   if (only && name !== only) continue;
