@@ -175,7 +175,7 @@ export async function fieldsSection(options: { rounds: number }): Promise<string
   for (const contender of contenders) await checkFieldContender(contender, tokens);
   const perRequest = await interleave(
     contenders.map((c) => ({ name: c.name, run: () => query(c.yoga, tokens.good) })),
-    { rounds: options.rounds, iterations: 6, warmup: 4, maxMs: 3000 },
+    { rounds: options.rounds, iterations: 40, warmup: 4, maxMs: 500 },
   );
   const base = perRequest.get('unprotected') as number;
   const protectedFields = ITEMS * FIELDS.length;
