@@ -135,7 +135,9 @@ export function createAuthFetch(options: AuthFetchOptions): AuthFetch {
     let spare = templateBody?.clone();
 
     const headers = new Headers(template?.headers);
-    if (init?.headers) new Headers(init.headers).forEach((value, name) => headers.set(name, value));
+    new Headers(init?.headers).forEach((value, name) => {
+      headers.set(name, value);
+    });
 
     async function send(token: Token): Promise<Response> {
       const attemptHeaders = new Headers(headers);
