@@ -25,7 +25,22 @@ export interface AuthFetchOptions {
   readonly origins?: readonly string[];
 }
 
-export type AuthFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+/**
+ * The request options an {@link AuthFetch} reads: `RequestInit`, loosened so that each client's
+ * own `fetch` type accepts it (tRPC's `RequestInitEsque` may pass `signal: undefined`).
+ */
+export interface AuthFetchInit {
+  readonly method?: string | undefined;
+  readonly headers?: HeadersInit | undefined;
+  readonly body?: BodyInit | null | undefined;
+  readonly signal?: AbortSignal | null | undefined;
+}
+
+/** A `fetch`: assignable to the `fetch` option of tRPC links, urql, graphql-request and Apollo's HttpLink. */
+export type AuthFetch = (
+  input: string | URL | Request,
+  init?: RequestInit | AuthFetchInit,
+) => Promise<Response>;
 
 /** Longest wait a `Retry-After` may ask for; a longer one returns the 503 at once. */
 const MAX_RETRY_AFTER_MS = 10_000;
@@ -156,7 +171,11 @@ export function createAuthFetch(options: AuthFetchOptions): AuthFetch {
       } else if (template) {
         request = template;
       }
-      const response = await baseFetch(request, { ...init, method, headers: attemptHeaders });
+      const response = await baseFetch(request, {
+        ...(init as RequestInit),
+        method,
+        headers: attemptHeaders,
+      });
       if (authorised) remember(url.origin, response);
       return response;
     }

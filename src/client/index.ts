@@ -14,7 +14,7 @@ export {
   type AuthErrorInfo,
   type AuthErrorReason,
 } from '../core/errors.js';
-export { type AuthFetch, type AuthFetchOptions, createAuthFetch } from './auth-fetch.js';
+export { type AuthFetch, type AuthFetchInit, type AuthFetchOptions, createAuthFetch } from './auth-fetch.js';
 export {
   type DpopConnectionParams,
   type DpopConnectionParamsOptions,
