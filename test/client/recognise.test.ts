@@ -35,9 +35,9 @@ afterAll(async () => {
   await app.close();
 });
 
-const MISSING = { code: 'UNAUTHORIZED', reason: 'missing_token' };
-const FORBIDDEN = { code: 'FORBIDDEN', reason: 'insufficient_scope', requiredScopes: ['read:orders'] };
-const EXPIRED = { code: 'UNAUTHORIZED', reason: 'token_expired' };
+const MISSING = { code: 'UNAUTHORIZED', reason: 'missing_token' } as const;
+const FORBIDDEN = { code: 'FORBIDDEN', reason: 'insufficient_scope', requiredScopes: ['read:orders'] } as const;
+const EXPIRED = { code: 'UNAUTHORIZED', reason: 'token_expired' } as const;
 
 async function tokenFor(kind: 'none' | 'expired' | 'forbidden'): Promise<Record<string, string>> {
   if (kind === 'none') return {};
