@@ -36,7 +36,11 @@ afterAll(async () => {
 });
 
 const MISSING = { code: 'UNAUTHORIZED', reason: 'missing_token' } as const;
-const FORBIDDEN = { code: 'FORBIDDEN', reason: 'insufficient_scope', requiredScopes: ['read:orders'] } as const;
+const FORBIDDEN = {
+  code: 'FORBIDDEN',
+  reason: 'insufficient_scope',
+  requiredScopes: ['read:orders'],
+} as const;
 const EXPIRED = { code: 'UNAUTHORIZED', reason: 'token_expired' } as const;
 
 async function tokenFor(kind: 'none' | 'expired' | 'forbidden'): Promise<Record<string, string>> {

@@ -47,6 +47,40 @@ export interface DpopServerOptions {
   readonly rotateEveryRequest?: boolean;
 }
 
+/**
+ * Verifies `proof` for a request (`method`, `htu`) presenting `token`: signature by the header's
+ * public `jwk`, `typ`, `alg`, `iat` within 60 s, `htm`, `htu`, `ath`. The caller checks `jti`
+ * and `nonce`. Null when any check fails.
+ */
+export async function verifyProof(
+  proof: string,
+  request: { readonly method: string; readonly htu: string; readonly token: string },
+): Promise<ProofSeen | null> {
+  try {
+    const header = decodeProtectedHeader(proof);
+    const jwk = header.jwk as JWK | undefined;
+    if (!jwk || 'd' in jwk || header.typ !== 'dpop+jwt') return null;
+    const key = await importJWK(jwk, header.alg);
+    const { payload } = await jwtVerify(proof, key, {
+      typ: 'dpop+jwt',
+      algorithms: ['ES256', 'EdDSA', 'Ed25519'],
+      maxTokenAge: 60,
+    });
+    const seen: ProofSeen = {
+      htm: String(payload.htm),
+      htu: String(payload.htu),
+      ath: String(payload.ath),
+      jti: String(payload.jti),
+      nonce: typeof payload.nonce === 'string' ? payload.nonce : undefined,
+      jkt: await calculateJwkThumbprint(jwk, 'sha256'),
+    };
+    const ok = seen.htm === request.method && seen.htu === request.htu && seen.ath === ath(request.token);
+    return ok ? seen : null;
+  } catch {
+    return null;
+  }
+}
+
 const ath = (token: string) => base64url.encode(createHash('sha256').update(token).digest());
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -88,37 +122,9 @@ export async function startDpopServer(options: DpopServerOptions = {}): Promise<
     }
     const token = match[1];
     const invalidProof = () => answer(res, 401, 'DPoP algs="ES256 EdDSA", error="invalid_dpop_proof"');
-    let seen: ProofSeen;
-    try {
-      const header = decodeProtectedHeader(proof);
-      const jwk = header.jwk as JWK | undefined;
-      if (!jwk || 'd' in jwk || header.typ !== 'dpop+jwt') return invalidProof();
-      const key = await importJWK(jwk, header.alg);
-      const { payload } = await jwtVerify(proof, key, {
-        typ: 'dpop+jwt',
-        algorithms: ['ES256', 'EdDSA', 'Ed25519'],
-        maxTokenAge: 60,
-      });
-      seen = {
-        htm: String(payload.htm),
-        htu: String(payload.htu),
-        ath: String(payload.ath),
-        jti: String(payload.jti),
-        nonce: typeof payload.nonce === 'string' ? payload.nonce : undefined,
-        jkt: await calculateJwkThumbprint(jwk, 'sha256'),
-      };
-    } catch {
-      return invalidProof();
-    }
     const path = new URL(req.url ?? '/', origin).pathname;
-    if (
-      seen.htm !== req.method ||
-      seen.htu !== `${origin}${path}` ||
-      seen.ath !== ath(token) ||
-      jtis.has(seen.jti)
-    ) {
-      return invalidProof();
-    }
+    const seen = await verifyProof(proof, { method: req.method ?? '', htu: `${origin}${path}`, token });
+    if (!seen || jtis.has(seen.jti)) return invalidProof();
     jtis.add(seen.jti);
     if (options.nonces && seen.nonce !== current) {
       answer(res, 401, 'DPoP algs="ES256 EdDSA", error="use_dpop_nonce"');
