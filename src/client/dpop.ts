@@ -58,10 +58,11 @@ export interface DpopConnectionParamsOptions {
   readonly nonce?: () => string | null | undefined;
 }
 
-export interface DpopConnectionParams {
+// A type, not an interface: graphql-ws and tRPC type connectionParams as records.
+export type DpopConnectionParams = {
   readonly authorization: string;
   readonly dpop: string;
-}
+};
 
 /**
  * `connectionParams` for tRPC `wsLink` (`createWSClient`) and graphql-ws `createClient`: called on
