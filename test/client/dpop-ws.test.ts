@@ -65,7 +65,13 @@ async function hello(client: ReturnType<typeof createClient>): Promise<unknown> 
     let result: unknown;
     client.subscribe(
       { query: '{ hello }' },
-      { next: (value) => void (result = value), error: reject, complete: () => resolve(result) },
+      {
+        next: (value) => {
+          result = value;
+        },
+        error: reject,
+        complete: () => resolve(result),
+      },
     );
   });
 }
