@@ -106,3 +106,15 @@ it('an RFC 6750 server that is not scopegate (no reason in the body): refresh on
   expect(response.status).toBe(200);
   expect(state.refreshes).toBe(1);
 });
+
+it('a refresh that fails rejects the call with its error (no second request)', async () => {
+  received.length = 0;
+  const authFetch = createAuthFetch({
+    getToken: () => 'stale',
+    refresh: () => Promise.reject(new Error('refresh token revoked')),
+  });
+  await expect(authFetch(`${server.origin}/x`, { method: 'POST', body: 'p' })).rejects.toThrow(
+    'refresh token revoked',
+  );
+  expect(received).toHaveLength(1);
+});

@@ -4,6 +4,7 @@
  * of the WebSocket URL, `ath`; a new proof (new `jti`) on every (re)connect.
  */
 import { makeExecutableSchema } from '@graphql-tools/schema';
+import { createWSClient } from '@trpc/client';
 import { generateKeyPair } from 'dpop';
 import { createClient } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -100,6 +101,17 @@ it('connects with a verified proof, and a fresh one on every reconnect', async (
   expect(accepted.every((proof) => proof.htm === 'GET' && proof.htu.startsWith('http://127.0.0.1:'))).toBe(
     true,
   );
+});
+
+it('types: dpopConnectionParams is the connectionParams of tRPC createWSClient (lazy: no socket opened)', async () => {
+  const client = createWSClient({
+    url: url(),
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    connectionParams: dpopConnectionParams({ getToken: () => TOKEN, keyPair, url: url() }),
+    lazy: { enabled: true, closeMs: 0 },
+  });
+  expect(client.connection).toBeNull();
+  await client.close();
 });
 
 it('a proof made for another URL is refused by the server (the check is real)', async () => {
