@@ -102,7 +102,7 @@ describe.each(Object.entries(CLIENTS))('%s', (_name, run) => {
     expect(store.refreshes).toBe(0);
   });
 
-  it('a 403 is never retried', async () => {
+  it('a 403 is never retried (#69)', async () => {
     const { authFetch, statuses, store } = harness(await issuer.sign({ scope: 'read:email' }));
     const outcome = await run(authFetch, '{ requiredSecret }');
     expect(getAuthError(outcome.error)).toMatchObject({ code: 'FORBIDDEN', reason: 'insufficient_scope' });

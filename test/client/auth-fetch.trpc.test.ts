@@ -104,7 +104,7 @@ describe('httpLink and httpBatchLink', () => {
     expect(store.refreshes).toBe(0);
   });
 
-  it('a 403 is never retried and refresh is not called', async () => {
+  it('a 403 is never retried and refresh is not called (#69: no refresh loop on 403)', async () => {
     const { store, getToken, refresh } = await tokenStore(await issuer.sign({ scope: 'read:orders' }));
     const net = recordingFetch();
     const authFetch = createAuthFetch({ getToken, refresh, fetch: net.fetch });
