@@ -4,6 +4,7 @@
  * @module scopegate
  */
 export type { Algorithm, AsymmetricAlgorithm, SymmetricAlgorithm } from './algorithms.js';
+export type { AuthScheme, NodeRequestLike, RequestLike } from './credentials.js';
 export type { EngineName } from './engine.js';
 export {
   AuthError,
@@ -13,7 +14,6 @@ export {
   isAuthError,
 } from './errors.js';
 export { endAtExpiry } from './expiry.js';
-export type { NodeRequestLike, RequestLike } from './extract.js';
 export type { FetchLike } from './http.js';
 export type { Logger } from './key-ring.js';
 export type {

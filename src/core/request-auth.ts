@@ -2,8 +2,9 @@
  * The per-request auth state: lazy (nothing is verified until asked), memoized (one verification
  * per request), aware of time (a context that outlives its token re-verifies and is refused).
  */
+
+import type { Credentials as Extraction } from './credentials.js';
 import { AuthError, isAuthError } from './errors.js';
-import type { Extraction } from './extract.js';
 import type { NormalizedOptions } from './options.js';
 import type { AccessPolicy, RequestAuth, Verifier } from './types.js';
 
@@ -15,6 +16,8 @@ export interface VerifierInternals<TClaims> extends Verifier<TClaims> {
 
 /** What a request's credentials turned out to be; `unreadable` when reading them threw. */
 export type Credentials = Extraction | { readonly kind: 'unreadable'; readonly error: unknown };
+
+const MISSING: Credentials = Object.freeze({ kind: 'missing' });
 
 // setTimeout's largest delay; longer waits are re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -55,9 +58,11 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
 
   constructor(verifier: VerifierInternals<TClaims>, extraction: Credentials, options: NormalizedOptions) {
     this.#verifier = verifier;
-    this.#extraction = extraction;
+    // Until DPoP verification is integrated, the DPoP scheme stays what it was: a scheme that is
+    // not ours, read as no credentials (401 missing_token).
+    this.#extraction = 'scheme' in extraction && extraction.scheme === 'DPoP' ? MISSING : extraction;
     this.#options = options;
-    this.#token = extraction.kind === 'token' ? extraction.token : null;
+    this.#token = this.#extraction.kind === 'token' ? this.#extraction.token : null;
   }
 
   get token(): string | null {

@@ -8,8 +8,8 @@
  */
 import { isAlgorithm } from './algorithms.js';
 import { isAccessTokenType, validateClaims } from './claims.js';
+import { type RequestLike, readCredentials } from './credentials.js';
 import { AuthError, type AuthErrorReason } from './errors.js';
-import { extractToken, type RequestLike } from './extract.js';
 import { parseCompactJws } from './jws.js';
 import { type NormalizedOptions, normalizeOptions, type VerifierOptions } from './options.js';
 import { type Credentials, LazyRequestAuth, type VerifierInternals } from './request-auth.js';
@@ -153,7 +153,7 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
     let credentials: Credentials;
     try {
       const source = typeof request === 'function' ? request() : request;
-      credentials = extractToken(source, this.#options.maxTokenLength);
+      credentials = readCredentials(source, this.#options);
     } catch (error) {
       // A hostile or broken request object (a throwing getter): never throw here, reject later.
       credentials = { kind: 'unreadable', error };
