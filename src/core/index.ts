@@ -11,6 +11,7 @@ export {
   type AuthErrorCode,
   type AuthErrorInfo,
   type AuthErrorReason,
+  type AuthRefusalReason,
   isAuthError,
 } from './errors.js';
 export { endAtExpiry } from './expiry.js';

@@ -6,7 +6,6 @@
 import { ALGORITHMS, type Algorithm, isAlgorithm, isSymmetric } from './algorithms.js';
 import type { ClaimRules } from './claims.js';
 import { DEFAULT_ENGINE, type Engine, type EngineName, engineAvailable, getEngine } from './engine.js';
-import type { ErrorPresentation } from './errors.js';
 import { type FetchLike, type HttpLimits, isAllowedUrl } from './http.js';
 import { KeyRing, type Logger } from './key-ring.js';
 import {
@@ -16,6 +15,7 @@ import {
   SecretKeySource,
   StaticKeySource,
 } from './key-sources.js';
+import type { PresentationSettings } from './presentation.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** A JSON Web Key Set (RFC 7517 5), public keys only. */
@@ -112,6 +112,12 @@ export interface CommonOptions<TSchema extends StandardSchemaV1 | undefined = un
   readonly realm?: string;
   /** When false, clients see `invalid_token` for every 401 but `missing_token`. @default true */
   readonly exposeReasons?: boolean;
+  /**
+   * RFC 9728 protected resource metadata URL (`https://api.example.com/.well-known/oauth-protected-resource`):
+   * every 401 challenge then carries `resource_metadata="..."` (RFC 9728 5.1). An https URL (http on
+   * loopback only with `allowInsecureLoopback`). @default undefined
+   */
+  readonly resourceMetadata?: string;
   /** Signature engine: `node` (node:crypto, fast) or `webcrypto`. @default 'node' where available */
   readonly crypto?: EngineName;
   /** Receives operator warnings (unusable keys, JWKS failures). Never receives tokens. */
@@ -138,7 +144,7 @@ export interface NormalizedOptions {
   readonly scopeClaims: readonly string[];
   readonly schema: StandardSchemaV1 | undefined;
   readonly tokenCacheMax: number | undefined;
-  readonly presentation: ErrorPresentation;
+  readonly presentation: PresentationSettings;
   readonly engine: Engine;
 }
 
@@ -260,6 +266,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'allowInsecureLoopback',
   'realm',
   'exposeReasons',
+  'resourceMetadata',
   'crypto',
   'logger',
 ]);
@@ -317,7 +324,18 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
 
   const realm = o.realm === undefined ? 'api' : o.realm;
   if (typeof realm !== 'string' || realm === '') throw invalid('realm', 'a non-empty string');
-  const presentation: ErrorPresentation = Object.freeze({ realm, exposeReasons });
+  const resourceMetadata = o.resourceMetadata;
+  if (
+    resourceMetadata !== undefined &&
+    (typeof resourceMetadata !== 'string' || !isAllowedUrl(resourceMetadata, allowInsecureLoopback))
+  ) {
+    throw invalid('resourceMetadata', 'an https URL (http on loopback only with "allowInsecureLoopback")');
+  }
+  const presentation: PresentationSettings = Object.freeze({
+    realm,
+    exposeReasons,
+    ...(resourceMetadata !== undefined && { resourceMetadata }),
+  });
 
   let schema: StandardSchemaV1 | undefined;
   if (o.claims !== undefined) {

@@ -9,9 +9,10 @@
 import { isAlgorithm } from './algorithms.js';
 import { isAccessTokenType, validateClaims } from './claims.js';
 import { type RequestLike, readCredentials } from './credentials.js';
-import { AuthError, type AuthErrorReason } from './errors.js';
+import { AuthError, type AuthRefusalReason } from './errors.js';
 import { parseCompactJws } from './jws.js';
 import { type NormalizedOptions, normalizeOptions, type VerifierOptions } from './options.js';
+import { bindPresentation, type PresentationSettings } from './presentation.js';
 import { type Credentials, LazyRequestAuth, type VerifierInternals } from './request-auth.js';
 import { checkClaims, checkScopes, grantedScopes } from './scopes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
@@ -22,10 +23,7 @@ import type { AccessPolicy, ClaimsOf, RequestAuth, Verifier } from './types.js';
 const JWE_PARAMETERS = ['enc', 'zip', 'epk', 'apu', 'apv', 'iv', 'tag', 'p2s', 'p2c'] as const;
 
 /** Why a protected header is refused, or null. */
-function headerProblem(
-  header: Readonly<Record<string, unknown>>,
-  strict: boolean,
-): Exclude<AuthErrorReason, 'invalid_token'> | null {
+function headerProblem(header: Readonly<Record<string, unknown>>, strict: boolean): AuthRefusalReason | null {
   // No extension is understood, so any `crit` makes the JWS invalid (RFC 7515 4.1.11).
   if (Object.hasOwn(header, 'crit')) return 'malformed_token';
   for (const name of JWE_PARAMETERS) if (Object.hasOwn(header, name)) return 'malformed_token';
@@ -62,11 +60,24 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
     this.#cache = options.tokenCacheMax ? new TokenCache(options.tokenCacheMax) : undefined;
   }
 
-  #fail(reason: Exclude<AuthErrorReason, 'invalid_token'>, cause?: unknown): AuthError {
-    return new AuthError(reason, { presentation: this.#options.presentation, cause });
+  #fail(reason: AuthRefusalReason, cause?: unknown): AuthError {
+    return new AuthError(reason, { cause });
+  }
+
+  /** Its presentation settings, bound to every refusal it gives (see presentation.ts). */
+  get presentation(): PresentationSettings {
+    return this.#options.presentation;
   }
 
   async verify(token: string): Promise<TClaims> {
+    try {
+      return await this.#verify(token);
+    } catch (error) {
+      throw bindPresentation(error, this.#options.presentation);
+    }
+  }
+
+  async #verify(token: string): Promise<TClaims> {
     const options = this.#options;
     if (typeof token !== 'string' || token === '') throw this.#fail('malformed_token');
     if (token.length > options.maxTokenLength) throw this.#fail('token_too_large');
@@ -100,7 +111,7 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
     if (!valid) throw this.#fail('invalid_signature');
 
     const now = Math.floor(Date.now() / 1000);
-    validateClaims(payload, issuer.rules, now, options.presentation);
+    validateClaims(payload, issuer.rules, now);
 
     let claims: object = payload;
     if (options.schema) {
@@ -117,11 +128,9 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
   }
 
   // Headers are shared objects (see jws.ts), so their verdict is computed once per header.
-  readonly #headerVerdicts = new WeakMap<object, Exclude<AuthErrorReason, 'invalid_token'> | null>();
+  readonly #headerVerdicts = new WeakMap<object, AuthRefusalReason | null>();
 
-  #headerProblem(
-    header: Readonly<Record<string, unknown>>,
-  ): Exclude<AuthErrorReason, 'invalid_token'> | null {
+  #headerProblem(header: Readonly<Record<string, unknown>>): AuthRefusalReason | null {
     let verdict = this.#headerVerdicts.get(header);
     if (verdict === undefined) {
       verdict = headerProblem(header, this.#options.strict);
@@ -171,9 +180,12 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
   }
 
   async authorize(claims: TClaims, policy: AccessPolicy<TClaims>): Promise<void> {
-    const { presentation } = this.#options;
-    if (policy.scopes !== undefined) checkScopes(this.scopes(claims), policy.scopes, presentation);
-    if (policy.claims !== undefined) await checkClaims(claims, policy.claims, presentation);
+    try {
+      if (policy.scopes !== undefined) checkScopes(this.scopes(claims), policy.scopes);
+      if (policy.claims !== undefined) await checkClaims(claims, policy.claims);
+    } catch (error) {
+      throw bindPresentation(error, this.#options.presentation);
+    }
   }
 
   async warmup(): Promise<void> {

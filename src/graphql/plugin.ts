@@ -15,6 +15,7 @@ import {
   type RequestLike,
   type Verifier,
 } from '../core/index.js';
+import { bindToRequest } from '../core/request-auth.js';
 import { type AuthContext, hasAuth } from './context.js';
 import { authErrorOf, toGraphQLError } from './errors.js';
 import { sharedOptions } from './options.js';
@@ -101,14 +102,16 @@ function isResult(value: unknown): value is ResultLike {
  * AuthErrors thrown by application resolvers (e.g. `await ctx.auth.claims()` in a resolver of a
  * public field) become scopegate's GraphQL errors, so yoga's error masking keeps them.
  */
-function exposeAuthErrors<T extends ResultLike>(result: T): T {
+function exposeAuthErrors<T extends ResultLike>(result: T, context: unknown): T {
   const errors = result.errors;
   if (!errors?.some((error) => isAuthError(error.originalError))) return result;
+  const auth =
+    typeof context === 'object' && context !== null ? (context as { auth?: unknown }).auth : undefined;
   return {
     ...result,
     errors: errors.map((error) =>
       isAuthError(error.originalError)
-        ? toGraphQLError(error.originalError, {
+        ? toGraphQLError(bindToRequest(error.originalError, auth), {
             ...(error.nodes && { nodes: error.nodes }),
             ...(error.path && { path: error.path }),
           })
@@ -173,14 +176,14 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
       // Runs before every onExecuteDone hook, so before yoga masks errors.
       setExecuteFn(async (executionArgs) => {
         const result = await executeFn(executionArgs);
-        return isResult(result) ? exposeAuthErrors(result) : result;
+        return isResult(result) ? exposeAuthErrors(result, executionArgs.contextValue) : result;
       });
       return check(args, setResultAndStopExecution);
     },
     onSubscribe({ args, subscribeFn, setSubscribeFn, setResultAndStopExecution }) {
       setSubscribeFn(async (subscribeArgs) => {
         const result = await subscribeFn(subscribeArgs);
-        return isResult(result) ? exposeAuthErrors(result) : result;
+        return isResult(result) ? exposeAuthErrors(result, subscribeArgs.contextValue) : result;
       });
       return check(args, setResultAndStopExecution);
     },

@@ -4,6 +4,7 @@
  */
 import type { TRPCError } from '@trpc/server';
 import { type AuthError, authResponseHeaders } from '../core/index.js';
+import { bindToRequest } from '../core/request-auth.js';
 import { accessRulesOf } from './access.js';
 import { authErrorOf } from './errors.js';
 
@@ -71,6 +72,7 @@ function consultedAuth(opts: AuthResponseMetaOptions): boolean {
  */
 export function authResponseMeta(opts: AuthResponseMetaOptions): AuthResponseMeta {
   const refusal = challengeError(opts.errors);
+  if (refusal) bindToRequest(refusal, (opts.ctx as { auth?: unknown } | null | undefined)?.auth);
   if (!refusal && !consultedAuth(opts) && !opts.errors.some((error) => authErrorOf(error))) return {};
   const headers = new Headers();
   for (const [name, value] of Object.entries(authResponseHeaders(refusal))) headers.set(name, value);
