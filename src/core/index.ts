@@ -25,6 +25,7 @@ export type {
   KeySourceOptions,
   VerifierOptions,
 } from './options.js';
+export { allOf, answeringRefusal, describeScopes } from './policy.js';
 export { authResponseHeaders } from './response.js';
 export {
   type ClaimCheck,
@@ -34,7 +35,6 @@ export {
   claimIncludes,
   compileClaimCheck,
   compileScopes,
-  describeScopes,
   hasScopes,
   type ScopeAlternatives,
   type ScopeRequirement,

@@ -82,13 +82,6 @@ export function compileScopes(requirement: ScopeRequirement): ScopeAlternatives 
   return result;
 }
 
-/** A requirement in words, for audits and logs: `a AND b`, or `(a AND b) OR (admin)`. */
-export function describeScopes(alternatives: ScopeAlternatives): string {
-  return alternatives.length === 1
-    ? (alternatives[0] as readonly string[]).join(' AND ')
-    : alternatives.map((alternative) => `(${alternative.join(' AND ')})`).join(' OR ');
-}
-
 /**
  * The scopes a token grants, from the given claims in order. Each claim may be a
  * space-delimited string or an array of strings; any other type grants nothing.

@@ -8,6 +8,7 @@
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import {
+  answeringRefusal,
   authResponseHeaders,
   isAuthError,
   type JwtClaims,
@@ -68,24 +69,18 @@ interface ResultLike {
 
 /**
  * GraphQL-over-HTTP: a result with `data` is 2xx (field errors are partial data); a result without
- * `data` denied by auth takes the AuthError's status (the highest one) and its challenge.
+ * `data` denied by auth takes the status and challenge of the refusal the core's one rule picks
+ * (400, then 401, then 403; 503 only when every refusal is a 503), as the tRPC adapter does.
  */
 function withAuthStatus<T extends ResultLike>(result: T): T | undefined {
   if (result.data !== undefined && result.data !== null) return undefined;
   const errors = result.errors;
   if (!errors?.length) return undefined;
-  let chosen: number | undefined;
-  let chosenStatus = 0;
-  errors.forEach((error, index) => {
-    const status = authErrorOf(error)?.status ?? 0;
-    if (status > chosenStatus) {
-      chosen = index;
-      chosenStatus = status;
-    }
-  });
-  if (chosen === undefined) return undefined;
-  const error = errors[chosen] as GraphQLError;
-  const http = { status: chosenStatus, headers: authResponseHeaders(authErrorOf(error)) };
+  const refusals = errors.map(authErrorOf);
+  const refusal = answeringRefusal(refusals);
+  if (refusal === undefined) return undefined;
+  const chosen = refusals.indexOf(refusal);
+  const http = { status: refusal.status, headers: authResponseHeaders(refusal) };
   return { ...result, errors: errors.map((e, index) => (index === chosen ? withHttp(e, http) : e)) };
 }
 
