@@ -12,7 +12,7 @@ import type { AccessPolicy, RequestAuth, Verifier } from './types.js';
 /** What the request auth needs of its verifier beyond the public interface. */
 export interface VerifierInternals<TClaims> extends Verifier<TClaims> {
   /** When verified claims stop being valid (ms since the epoch). */
-  validUntil(claims: Readonly<Record<string, unknown>>): number;
+  validUntil(claims: object): number;
 }
 
 /** What a request's credentials turned out to be; `unreadable` when reading them threw. */
@@ -88,7 +88,7 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
     }
     this.#claims ??= this.#resolve().then(
       (claims) => {
-        this.#validUntil = this.#verifier.validUntil(claims as Readonly<Record<string, unknown>>);
+        this.#validUntil = this.#verifier.validUntil(claims);
         return claims;
       },
       (error: unknown) => {

@@ -17,6 +17,7 @@ import { type Credentials, LazyRequestAuth, type VerifierInternals } from './req
 import { checkClaims, checkScopes, grantedScopes } from './scopes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import { TokenCache } from './token-cache.js';
+import { type ValidityWindow, validityOf } from './validity.js';
 import type { AccessPolicy, ClaimsOf, RequestAuth, Verifier } from './types.js';
 
 // Header parameters that only JWE uses: their presence means the token is not ours (SECURITY.md #51).
@@ -54,6 +55,8 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
   readonly #options: NormalizedOptions;
   readonly #cache: TokenCache<TClaims> | undefined;
   readonly #scopes = new WeakMap<object, ReadonlySet<string>>();
+  // Validity windows of the claims objects verify() returned (cached ones included: same object).
+  readonly #windows = new WeakMap<object, ValidityWindow>();
 
   constructor(options: NormalizedOptions) {
     this.#options = options;
@@ -122,8 +125,10 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
       // output (parsed, defaulted values) wins for the keys it knows.
       claims = { ...payload, ...(result.value as object) };
     }
+    const window = validityOf(payload, options);
     // Cached claims are shared between requests, so they must not be writable.
-    if (this.#cache) this.#cache.set(token, Object.freeze(claims) as TClaims, this.#expiry(payload));
+    if (this.#cache) this.#cache.set(token, Object.freeze(claims) as TClaims, window.strictUntil);
+    this.#windows.set(claims, window);
     return claims as TClaims;
   }
 
@@ -140,22 +145,11 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
   }
 
   /**
-   * When claims returned by {@link verify} stop being valid (ms since the epoch): the time checks
-   * of claims.ts solved for `now` (seconds are floored there). Computed on demand, off the hot path.
+   * When claims returned by {@link verify} stop being valid (ms since the epoch): the window
+   * computed once from their signed payload. Unknown claims are past their validity (re-verify).
    */
-  validUntil(claims: Readonly<Record<string, unknown>>): number {
-    const { clockTolerance, maxTokenAge } = this.#options;
-    let until = Math.ceil((claims.exp as number) + clockTolerance) * 1000;
-    if (maxTokenAge !== undefined) {
-      until = Math.min(until, (Math.floor((claims.iat as number) + clockTolerance + maxTokenAge) + 1) * 1000);
-    }
-    return until;
-  }
-
-  #expiry(payload: Readonly<Record<string, unknown>>): number {
-    const exp = (payload.exp as number) * 1000;
-    const { maxTokenAge } = this.#options;
-    return maxTokenAge === undefined ? exp : Math.min(exp, ((payload.iat as number) + maxTokenAge) * 1000);
+  validUntil(claims: object): number {
+    return this.#windows.get(claims)?.until ?? Date.now();
   }
 
   authenticate(request: RequestLike | (() => RequestLike)): RequestAuth<TClaims> {
