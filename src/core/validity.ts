@@ -21,7 +21,10 @@ export interface ValiditySettings {
 }
 
 /** The window of a payload whose time claims validateClaims accepted (`exp` is a number then). */
-export function validityOf(payload: Readonly<Record<string, unknown>>, settings: ValiditySettings): ValidityWindow {
+export function validityOf(
+  payload: Readonly<Record<string, unknown>>,
+  settings: ValiditySettings,
+): ValidityWindow {
   const { clockTolerance, maxTokenAge } = settings;
   const exp = payload.exp as number;
   let until = Math.ceil(exp + clockTolerance) * 1000;

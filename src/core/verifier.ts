@@ -17,8 +17,8 @@ import { type Credentials, LazyRequestAuth, type VerifierInternals } from './req
 import { checkClaims, checkScopes, grantedScopes } from './scopes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import { TokenCache } from './token-cache.js';
-import { type ValidityWindow, validityOf } from './validity.js';
 import type { AccessPolicy, ClaimsOf, RequestAuth, Verifier } from './types.js';
+import { type ValidityWindow, validityOf } from './validity.js';
 
 // Header parameters that only JWE uses: their presence means the token is not ours (SECURITY.md #51).
 const JWE_PARAMETERS = ['enc', 'zip', 'epk', 'apu', 'apv', 'iv', 'tag', 'p2s', 'p2c'] as const;
