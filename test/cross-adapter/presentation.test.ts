@@ -3,8 +3,7 @@
  * itself with the public `checkScopes`, on a real tRPC server and a real graphql-yoga server: the
  * challenge carries the configured realm, not the default "api".
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { initTRPC } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { createSchema, createYoga } from 'graphql-yoga';
@@ -13,36 +12,21 @@ import { checkScopes, createVerifier, type Verifier } from '../../src/core/index
 import { type AuthContext as GraphQLAuthContext, useAuth } from '../../src/graphql/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import { authErrorFormatter, authResponseMeta, createAuthContext } from '../../src/trpc/index.js';
+import { serverPool } from './support.js';
 
 const CHALLENGE =
   'Bearer realm="orders", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="admin"';
 
 let issuer: TestIssuer;
 let verifier: Verifier;
-const servers: Server[] = [];
-
-async function listen(server: Server): Promise<string> {
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const pool = serverPool();
 
 beforeAll(async () => {
   issuer = await createTestIssuer();
   verifier = createVerifier({ ...issuer.verifierOptions, realm: 'orders' });
 });
 
-afterAll(async () => {
-  await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-});
+afterAll(() => pool.closeAll());
 
 describe('checkScopes in application code renders with the verifier realm', () => {
   it('tRPC: a procedure calling checkScopes itself', async () => {
@@ -54,7 +38,9 @@ describe('checkScopes in application code renders with the verifier realm', () =
         return 'ok';
       }),
     });
-    const url = await listen(createHTTPServer({ router, createContext, responseMeta: authResponseMeta }));
+    const url = await pool.listen(
+      createHTTPServer({ router, createContext, responseMeta: authResponseMeta }),
+    );
     const response = await fetch(`${url}/admin`, {
       headers: { authorization: `Bearer ${await issuer.sign({ scope: 'read' })}` },
     });
@@ -78,7 +64,7 @@ describe('checkScopes in application code renders with the verifier realm', () =
       }),
       plugins: [useAuth({ verifier })],
     });
-    const url = await listen(createServer(yoga));
+    const url = await pool.listen(createServer(yoga));
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
       headers: {

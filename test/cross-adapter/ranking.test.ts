@@ -3,8 +3,7 @@
  * 401, then 403; 503 only when every refusal is a 503. The same on a real tRPC batch and a real
  * graphql-yoga response (yoga used to pick the highest status).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { initTRPC } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
@@ -13,36 +12,21 @@ import { AuthError, answeringRefusal, createVerifier, type Verifier } from '../.
 import { toGraphQLError, useAuth } from '../../src/graphql/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import { authErrorFormatter, authResponseMeta, createAuthContext } from '../../src/trpc/index.js';
+import { serverPool } from './support.js';
 
 const BAD_REQUEST_CHALLENGE =
   'Bearer realm="api", error="invalid_request", error_description="The request is malformed"';
 
 let issuer: TestIssuer;
 let verifier: Verifier;
-const servers: Server[] = [];
-
-async function listen(server: Server): Promise<string> {
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const pool = serverPool();
 
 beforeAll(async () => {
   issuer = await createTestIssuer();
   verifier = createVerifier(issuer.verifierOptions);
 });
 
-afterAll(async () => {
-  await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-});
+afterAll(() => pool.closeAll());
 
 describe('answeringRefusal', () => {
   const e = (reason: ConstructorParameters<typeof AuthError>[0]) => new AuthError(reason);
@@ -77,7 +61,9 @@ describe('both adapters answer a 400 and a 403 with the 400', () => {
         throw new AuthError('invalid_request');
       }),
     });
-    const url = await listen(createHTTPServer({ router, createContext, responseMeta: authResponseMeta }));
+    const url = await pool.listen(
+      createHTTPServer({ router, createContext, responseMeta: authResponseMeta }),
+    );
     const response = await fetch(`${url}/forbidden,malformed?batch=1&input=${encodeURIComponent('{}')}`);
     await response.text();
     expect(response.headers.get('www-authenticate')).toBe(BAD_REQUEST_CHALLENGE);
@@ -100,7 +86,7 @@ describe('both adapters answer a 400 and a 403 with the 400', () => {
       schema: createSchema({ typeDefs: 'type Query { a: String }', resolvers: { Query: { a: () => 'a' } } }),
       plugins: [useAuth({ verifier }), refuseBoth],
     });
-    const url = await listen(createServer(yoga));
+    const url = await pool.listen(createServer(yoga));
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
