@@ -68,7 +68,7 @@ function answerAuthErrors(
   const formatted = result.errors;
   // Apollo formats errors one for one; anything else is not ours to rewrite.
   if (formatted?.length !== raw.length) return;
-  const exposed = exposeAuthErrors({ errors: raw }).errors ?? raw;
+  const exposed = exposeAuthErrors({ errors: raw }, requestContext.contextValue).errors ?? raw;
   const errors = formatted.map(
     (error, index): GraphQLFormattedError =>
       authErrorOf(exposed[index]) ? (exposed[index] as GraphQLError).toJSON() : error,

@@ -13,7 +13,7 @@ export {
   type AuthErrorCode,
   type AuthErrorInfo,
   type AuthErrorReason,
-} from '../core/errors.js';
+} from '../core/reasons.js';
 export { type AuthFetch, type AuthFetchInit, type AuthFetchOptions, createAuthFetch } from './auth-fetch.js';
 export {
   type DpopConnectionParams,

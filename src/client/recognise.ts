@@ -14,7 +14,7 @@ import {
   type AuthErrorCode,
   type AuthErrorInfo,
   type AuthErrorReason,
-} from '../core/errors.js';
+} from '../core/reasons.js';
 
 const CODES: ReadonlySet<string> = new Set(AUTH_ERROR_CODES);
 const REASONS: ReadonlySet<string> = new Set(AUTH_ERROR_REASONS);

@@ -2,7 +2,7 @@
  * Registered-claim validation (RFC 7519 4.1, RFC 9068 2.2), run only after the signature holds.
  * Every read goes through `Object.hasOwn`, so `__proto__` or inherited names never count.
  */
-import { AuthError, type AuthErrorReason, type ErrorPresentation } from './errors.js';
+import { AuthError, type AuthRefusalReason } from './errors.js';
 
 export interface ClaimRules {
   readonly audience: ReadonlySet<string>;
@@ -29,8 +29,8 @@ function numericDate(payload: Readonly<Record<string, unknown>>, name: string): 
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-function fail(reason: Exclude<AuthErrorReason, 'invalid_token'>, presentation: ErrorPresentation): AuthError {
-  return new AuthError(reason, { presentation });
+function fail(reason: AuthRefusalReason): AuthError {
+  return new AuthError(reason);
 }
 
 function hasAudience(aud: unknown, accepted: ReadonlySet<string>): boolean {
@@ -53,41 +53,38 @@ export function validateClaims(
   payload: Readonly<Record<string, unknown>>,
   rules: ClaimRules,
   now: number,
-  presentation: ErrorPresentation,
 ): void {
   const exp = numericDate(payload, 'exp');
   const nbf = numericDate(payload, 'nbf');
   const iat = numericDate(payload, 'iat');
-  if (exp === null || nbf === null || iat === null) throw fail('invalid_claims', presentation);
+  if (exp === null || nbf === null || iat === null) throw fail('invalid_claims');
   for (const name of STRING_CLAIMS) {
-    if (Object.hasOwn(payload, name) && typeof payload[name] !== 'string')
-      throw fail('invalid_claims', presentation);
+    if (Object.hasOwn(payload, name) && typeof payload[name] !== 'string') throw fail('invalid_claims');
   }
   // exp is required by RFC 9068 2.2 and by default here (jose does not require it).
   for (const name of rules.requiredClaims) {
-    if (!Object.hasOwn(payload, name)) throw fail('invalid_claims', presentation);
+    if (!Object.hasOwn(payload, name)) throw fail('invalid_claims');
   }
   if (rules.strict) {
-    for (const name of RFC9068_CLAIMS)
-      if (!Object.hasOwn(payload, name)) throw fail('invalid_claims', presentation);
+    for (const name of RFC9068_CLAIMS) if (!Object.hasOwn(payload, name)) throw fail('invalid_claims');
   }
-  if (!hasAudience(own(payload, 'aud'), rules.audience)) throw fail('invalid_audience', presentation);
+  if (!hasAudience(own(payload, 'aud'), rules.audience)) throw fail('invalid_audience');
 
   const tolerance = rules.clockTolerance;
-  if (exp !== undefined && exp <= now - tolerance) throw fail('token_expired', presentation);
-  if (nbf !== undefined && nbf > now + tolerance) throw fail('token_not_yet_valid', presentation);
+  if (exp !== undefined && exp <= now - tolerance) throw fail('token_expired');
+  if (nbf !== undefined && nbf > now + tolerance) throw fail('token_not_yet_valid');
   // A future iat is refused whether or not maxTokenAge is set (jose checks it only with it).
-  if (iat !== undefined && iat > now + tolerance) throw fail('token_not_yet_valid', presentation);
+  if (iat !== undefined && iat > now + tolerance) throw fail('token_not_yet_valid');
   if (rules.maxTokenAge !== undefined) {
-    if (iat === undefined) throw fail('invalid_claims', presentation);
-    if (now - iat - tolerance > rules.maxTokenAge) throw fail('token_too_old', presentation);
+    if (iat === undefined) throw fail('invalid_claims');
+    if (now - iat - tolerance > rules.maxTokenAge) throw fail('token_too_old');
   }
   if (rules.maxTokenLifetime !== undefined) {
-    if (exp === undefined || iat === undefined) throw fail('invalid_claims', presentation);
-    if (exp - iat > rules.maxTokenLifetime) throw fail('invalid_claims', presentation);
+    if (exp === undefined || iat === undefined) throw fail('invalid_claims');
+    if (exp - iat > rules.maxTokenLifetime) throw fail('invalid_claims');
   }
   // RFC 9449 7.2 / RFC 8705 3: a sender-constrained token must not be accepted as a bearer token.
-  if (Object.hasOwn(payload, 'cnf')) throw fail('invalid_token_type', presentation);
+  if (Object.hasOwn(payload, 'cnf')) throw fail('invalid_token_type');
 }
 
 /** RFC 9068 4: `at+jwt` or `application/at+jwt`, case-insensitively (RFC 7515 4.1.9). */

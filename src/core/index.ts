@@ -4,16 +4,17 @@
  * @module scopegate
  */
 export type { Algorithm, AsymmetricAlgorithm, SymmetricAlgorithm } from './algorithms.js';
+export type { AuthScheme, NodeRequestLike, RequestLike } from './credentials.js';
 export type { EngineName } from './engine.js';
 export {
   AuthError,
   type AuthErrorCode,
   type AuthErrorInfo,
   type AuthErrorReason,
+  type AuthRefusalReason,
   isAuthError,
 } from './errors.js';
 export { endAtExpiry } from './expiry.js';
-export type { NodeRequestLike, RequestLike } from './extract.js';
 export type { FetchLike } from './http.js';
 export type { KeyCache, KeyCacheEntry } from './key-cache.js';
 export type { Logger } from './key-ring.js';
@@ -26,6 +27,7 @@ export type {
   KeySourceOptions,
   VerifierOptions,
 } from './options.js';
+export { allOf, answeringRefusal, describeScopes } from './policy.js';
 export {
   type MetadataRequest,
   type ProtectedResourceMetadata,
@@ -43,7 +45,6 @@ export {
   claimIncludes,
   compileClaimCheck,
   compileScopes,
-  describeScopes,
   hasScopes,
   type ScopeAlternatives,
   type ScopeRequirement,

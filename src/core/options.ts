@@ -6,17 +6,12 @@
 import { ALGORITHMS, type Algorithm, isAlgorithm, isSymmetric } from './algorithms.js';
 import type { ClaimRules } from './claims.js';
 import { DEFAULT_ENGINE, type Engine, type EngineName, engineAvailable, getEngine } from './engine.js';
-import type { ErrorPresentation } from './errors.js';
 import { type FetchLike, type HttpLimits, isAllowedUrl } from './http.js';
+import { buildKeySource, type GraphSettings, type KeySpec } from './issuer-graph.js';
 import { type KeyCache, keyCacheOption } from './key-cache.js';
-import { KeyRing, type Logger } from './key-ring.js';
-import {
-  discoveryLocator,
-  type KeySource,
-  RemoteKeySource,
-  SecretKeySource,
-  StaticKeySource,
-} from './key-sources.js';
+import type { Logger } from './key-ring.js';
+import type { KeySource } from './key-sources.js';
+import type { PresentationSettings } from './presentation.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** A JSON Web Key Set (RFC 7517 5), public keys only. */
@@ -113,6 +108,12 @@ export interface CommonOptions<TSchema extends StandardSchemaV1 | undefined = un
   readonly realm?: string;
   /** When false, clients see `invalid_token` for every 401 but `missing_token`. @default true */
   readonly exposeReasons?: boolean;
+  /**
+   * RFC 9728 protected resource metadata URL (`https://api.example.com/.well-known/oauth-protected-resource`):
+   * every 401 challenge then carries `resource_metadata="..."` (RFC 9728 5.1). An https URL (http on
+   * loopback only with `allowInsecureLoopback`). @default undefined
+   */
+  readonly resourceMetadata?: string;
   /** Signature engine: `node` (node:crypto, fast) or `webcrypto`. @default 'node' where available */
   readonly crypto?: EngineName;
   /** Receives operator warnings (unusable keys, JWKS failures). Never receives tokens. */
@@ -141,7 +142,7 @@ export interface NormalizedOptions {
   readonly scopeClaims: readonly string[];
   readonly schema: StandardSchemaV1 | undefined;
   readonly tokenCacheMax: number | undefined;
-  readonly presentation: ErrorPresentation;
+  readonly presentation: PresentationSettings;
   readonly engine: Engine;
   readonly keyCache: KeyCache | undefined;
 }
@@ -234,40 +235,48 @@ function normalizeDomain(value: unknown): string {
   return url.host;
 }
 
-const KNOWN_ISSUER_OPTIONS: ReadonlySet<string> = new Set([
-  'issuer',
-  'audience',
-  'algorithms',
-  'jwksUri',
-  'jwks',
-  'secret',
-]);
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
-  ...KNOWN_ISSUER_OPTIONS,
-  'domain',
-  'issuers',
-  'clockTolerance',
-  'maxTokenAge',
-  'maxTokenLifetime',
-  'requiredClaims',
-  'strict',
-  'maxTokenLength',
-  'scopeClaims',
-  'claims',
-  'fetch',
-  'timeoutMs',
-  'cacheMaxAgeMs',
-  'cooldownMs',
-  'failureBackoffMs',
-  'maxJwksBytes',
-  'tokenCache',
-  'allowInsecureLoopback',
-  'realm',
-  'exposeReasons',
-  'crypto',
-  'logger',
-  'keyCache',
-]);
+/** Every key of every member of a union (`keyof` of a union gives only the shared ones). */
+type KeysOfUnion<T> = T extends unknown ? keyof T : never;
+
+// Derived from the option types: a name missing here, or one the types do not have, fails to
+// compile, so the list of accepted names cannot drift from the documented options.
+const ISSUER_OPTION_NAMES: Readonly<Record<KeysOfUnion<IssuerOptions>, true>> = {
+  issuer: true,
+  audience: true,
+  algorithms: true,
+  jwksUri: true,
+  jwks: true,
+  secret: true,
+};
+const OPTION_NAMES: Readonly<Record<KeysOfUnion<VerifierOptions<StandardSchemaV1>>, true>> = {
+  ...ISSUER_OPTION_NAMES,
+  domain: true,
+  issuers: true,
+  clockTolerance: true,
+  maxTokenAge: true,
+  maxTokenLifetime: true,
+  requiredClaims: true,
+  strict: true,
+  maxTokenLength: true,
+  scopeClaims: true,
+  claims: true,
+  fetch: true,
+  timeoutMs: true,
+  cacheMaxAgeMs: true,
+  cooldownMs: true,
+  failureBackoffMs: true,
+  maxJwksBytes: true,
+  tokenCache: true,
+  allowInsecureLoopback: true,
+  realm: true,
+  exposeReasons: true,
+  resourceMetadata: true,
+  crypto: true,
+  logger: true,
+  keyCache: true,
+};
+const KNOWN_ISSUER_OPTIONS: ReadonlySet<string> = new Set(Object.keys(ISSUER_OPTION_NAMES));
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys(OPTION_NAMES));
 
 // A misspelt security option (`clockTolerence`, `audiance`) must not silently fall back to a default.
 function rejectUnknownOptions(
@@ -322,7 +331,18 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
 
   const realm = o.realm === undefined ? 'api' : o.realm;
   if (typeof realm !== 'string' || realm === '') throw invalid('realm', 'a non-empty string');
-  const presentation: ErrorPresentation = Object.freeze({ realm, exposeReasons });
+  const resourceMetadata = o.resourceMetadata;
+  if (
+    resourceMetadata !== undefined &&
+    (typeof resourceMetadata !== 'string' || !isAllowedUrl(resourceMetadata, allowInsecureLoopback))
+  ) {
+    throw invalid('resourceMetadata', 'an https URL (http on loopback only with "allowInsecureLoopback")');
+  }
+  const presentation: PresentationSettings = Object.freeze({
+    realm,
+    exposeReasons,
+    ...(resourceMetadata !== undefined && { resourceMetadata }),
+  });
 
   let schema: StandardSchemaV1 | undefined;
   if (o.claims !== undefined) {
@@ -397,6 +417,15 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     });
   }
 
+  const graph: GraphSettings = {
+    engine,
+    logger,
+    http,
+    timing,
+    allowInsecureLoopback,
+    presentation,
+    keyCache,
+  };
   const issuers = new Map<string, IssuerEntry>();
   const allAlgorithms = new Set<Algorithm>();
   for (const source of sources) {
@@ -431,49 +460,24 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
       allAlgorithms.add(alg);
     }
 
-    let keys: KeySource;
+    let key: KeySpec;
     if (symmetric) {
-      keys = new SecretKeySource(secretBytes(source.secret, algorithms, name('secret')), algorithms, engine);
+      key = { kind: 'secret', bytes: secretBytes(source.secret, algorithms, name('secret')) };
     } else if (source.jwks !== undefined) {
-      let ring: KeyRing;
-      try {
-        ring = new KeyRing(source.jwks, engine, logger);
-      } catch (error) {
-        throw invalid(name('jwks'), `a public JSON Web Key Set (${(error as Error).message})`);
+      key = { kind: 'jwks', jwks: source.jwks as JsonWebKeySet, option: name('jwks') };
+    } else if (source.jwksUri !== undefined) {
+      const jwksUri = source.jwksUri;
+      if (typeof jwksUri !== 'string' || !isAllowedUrl(jwksUri, allowInsecureLoopback)) {
+        throw invalid(name('jwksUri'), 'an https URL (http on loopback only with "allowInsecureLoopback")');
       }
-      keys = new StaticKeySource(ring, presentation);
+      key = { kind: 'jwksUri', url: jwksUri };
     } else {
-      let locate: (signal: AbortSignal) => Promise<string>;
-      if (source.jwksUri !== undefined) {
-        const jwksUri = source.jwksUri;
-        if (typeof jwksUri !== 'string' || !isAllowedUrl(jwksUri, allowInsecureLoopback)) {
-          throw invalid(name('jwksUri'), 'an https URL (http on loopback only with "allowInsecureLoopback")');
-        }
-        locate = async () => jwksUri;
-      } else {
-        if (!isAllowedUrl(issuer, allowInsecureLoopback)) {
-          throw invalid(name('issuer'), 'an https URL for discovery (or give "jwksUri", "jwks" or "secret")');
-        }
-        locate = discoveryLocator({
-          issuer,
-          http,
-          cacheMaxAgeMs: timing.cacheMaxAgeMs,
-          allowInsecureLoopback,
-          keyCache,
-          logger,
-        });
+      if (!isAllowedUrl(issuer, allowInsecureLoopback)) {
+        throw invalid(name('issuer'), 'an https URL for discovery (or give "jwksUri", "jwks" or "secret")');
       }
-      keys = new RemoteKeySource({
-        locate,
-        http,
-        timing,
-        engine,
-        presentation,
-        allowInsecureLoopback,
-        logger,
-        keyCache,
-      });
+      key = { kind: 'discovery' };
     }
+    const keys = buildKeySource({ issuer, algorithms, key }, graph);
 
     issuers.set(issuer, {
       issuer,

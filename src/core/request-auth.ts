@@ -2,19 +2,23 @@
  * The per-request auth state: lazy (nothing is verified until asked), memoized (one verification
  * per request), aware of time (a context that outlives its token re-verifies and is refused).
  */
+
+import type { AuthScheme, Credentials as Extraction } from './credentials.js';
 import { AuthError, isAuthError } from './errors.js';
-import type { Extraction } from './extract.js';
 import type { NormalizedOptions } from './options.js';
+import { bindPresentation, type Presentation } from './presentation.js';
 import type { AccessPolicy, RequestAuth, Verifier } from './types.js';
 
 /** What the request auth needs of its verifier beyond the public interface. */
 export interface VerifierInternals<TClaims> extends Verifier<TClaims> {
   /** When verified claims stop being valid (ms since the epoch). */
-  validUntil(claims: Readonly<Record<string, unknown>>): number;
+  validUntil(claims: object): number;
 }
 
 /** What a request's credentials turned out to be; `unreadable` when reading them threw. */
 export type Credentials = Extraction | { readonly kind: 'unreadable'; readonly error: unknown };
+
+const MISSING: Credentials = Object.freeze({ kind: 'missing' });
 
 // setTimeout's largest delay; longer waits are re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -52,12 +56,17 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
   #claims: Promise<TClaims> | undefined;
   #validUntil: number | undefined;
   #consulted = false;
+  #presentation: Presentation | undefined;
+  readonly #scheme: AuthScheme | undefined;
 
   constructor(verifier: VerifierInternals<TClaims>, extraction: Credentials, options: NormalizedOptions) {
     this.#verifier = verifier;
-    this.#extraction = extraction;
+    // Until DPoP verification is integrated, the DPoP scheme stays what it was: a scheme that is
+    // not ours, read as no credentials (401 missing_token).
+    this.#extraction = 'scheme' in extraction && extraction.scheme === 'DPoP' ? MISSING : extraction;
     this.#options = options;
-    this.#token = extraction.kind === 'token' ? extraction.token : null;
+    this.#token = this.#extraction.kind === 'token' ? this.#extraction.token : null;
+    this.#scheme = 'scheme' in this.#extraction ? this.#extraction.scheme : undefined;
   }
 
   get token(): string | null {
@@ -77,27 +86,45 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
       this.#claims = undefined;
       this.#validUntil = undefined;
     }
-    this.#claims ??= this.#resolve().then((claims) => {
-      this.#validUntil = this.#verifier.validUntil(claims as Readonly<Record<string, unknown>>);
-      return claims;
-    });
+    this.#claims ??= this.#resolve().then(
+      (claims) => {
+        this.#validUntil = this.#verifier.validUntil(claims);
+        return claims;
+      },
+      (error: unknown) => {
+        // The request knows more than its verifier (the scheme): its presentation wins.
+        throw isAuthError(error) ? bindPresentation(error, this.presentation, true) : error;
+      },
+    );
     return this.#claims;
   }
 
   #resolve(): Promise<TClaims> {
-    const presentation = this.#options.presentation;
     switch (this.#extraction.kind) {
       case 'token':
         return this.#verifier.verify(this.#extraction.token);
       case 'missing':
-        return Promise.reject(new AuthError('missing_token', { presentation }));
+        return Promise.reject(this.#refuse('missing_token'));
       case 'invalid_request':
-        return Promise.reject(new AuthError('invalid_request', { presentation }));
+        return Promise.reject(this.#refuse('invalid_request'));
       case 'too_large':
-        return Promise.reject(new AuthError('token_too_large', { presentation }));
+        return Promise.reject(this.#refuse('token_too_large'));
       case 'unreadable':
         return Promise.reject(this.#extraction.error);
     }
+  }
+
+  #refuse(reason: 'missing_token' | 'invalid_request' | 'token_too_large'): AuthError {
+    return bindPresentation(new AuthError(reason), this.presentation);
+  }
+
+  /** How this request's refusals are presented: the verifier's settings and the request's scheme. */
+  get presentation(): Presentation {
+    this.#presentation ??= Object.freeze({
+      ...this.#options.presentation,
+      ...(this.#scheme && { scheme: this.#scheme }),
+    });
+    return this.#presentation;
   }
 
   async optional(): Promise<TClaims | null> {
@@ -111,7 +138,13 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
 
   async require(policy?: AccessPolicy<TClaims>): Promise<TClaims> {
     const claims = await this.claims();
-    if (policy) await this.#verifier.authorize(claims, policy);
+    if (policy) {
+      try {
+        await this.#verifier.authorize(claims, policy);
+      } catch (error) {
+        throw isAuthError(error) ? bindPresentation(error, this.presentation, true) : error;
+      }
+    }
     return claims;
   }
 
@@ -127,4 +160,13 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
       await sleep(Math.max(until - Date.now(), RECHECK_MS * Number(until <= Date.now())), signal);
     }
   }
+}
+
+/**
+ * Binds the presentation of the request behind `auth` (a context's `auth`) to an AuthError that
+ * has none yet: one the application threw itself (`checkScopes` in a procedure or resolver). A
+ * foreign `auth` leaves the error as it is (default presentation).
+ */
+export function bindToRequest<T>(error: T, auth: unknown): T {
+  return auth instanceof LazyRequestAuth ? bindPresentation(error, auth.presentation) : error;
 }

@@ -2,7 +2,7 @@
  * Scope requirements and claim checks: pure functions shared by every adapter. Scopes are
  * compared as whole tokens in a Set, case-sensitively, never as substrings (SECURITY.md #65-67).
  */
-import { AuthError, type ErrorPresentation } from './errors.js';
+import { AuthError } from './errors.js';
 
 /**
  * What an operation requires:
@@ -82,13 +82,6 @@ export function compileScopes(requirement: ScopeRequirement): ScopeAlternatives 
   return result;
 }
 
-/** A requirement in words, for audits and logs: `a AND b`, or `(a AND b) OR (admin)`. */
-export function describeScopes(alternatives: ScopeAlternatives): string {
-  return alternatives.length === 1
-    ? (alternatives[0] as readonly string[]).join(' AND ')
-    : alternatives.map((alternative) => `(${alternative.join(' AND ')})`).join(' OR ');
-}
-
 /**
  * The scopes a token grants, from the given claims in order. Each claim may be a
  * space-delimited string or an array of strings; any other type grants nothing.
@@ -113,16 +106,10 @@ export function hasScopes(granted: ReadonlySet<string>, requirement: ScopeRequir
 }
 
 /** @throws AuthError `FORBIDDEN` `insufficient_scope`, with `requiredScopes`, when not satisfied. */
-export function checkScopes(
-  granted: ReadonlySet<string>,
-  requirement: ScopeRequirement,
-  presentation?: ErrorPresentation,
-): void {
+export function checkScopes(granted: ReadonlySet<string>, requirement: ScopeRequirement): void {
   if (hasScopes(granted, requirement)) return;
-  throw new AuthError('insufficient_scope', {
-    requirement: compileScopes(requirement),
-    ...(presentation && { presentation }),
-  });
+  // The realm and other presentation come from the verifier serving the request, at render time.
+  throw new AuthError('insufficient_scope', { requirement: compileScopes(requirement) });
 }
 
 /**
@@ -229,8 +216,7 @@ export async function passesClaimCheck<TClaims extends object>(
 export async function checkClaims<TClaims extends object>(
   claims: TClaims,
   check: ClaimCheck<TClaims>,
-  presentation?: ErrorPresentation,
 ): Promise<void> {
   if (await passesClaimCheck(claims, check)) return;
-  throw new AuthError('claim_check_failed', presentation ? { presentation } : {});
+  throw new AuthError('claim_check_failed');
 }

@@ -1,8 +1,9 @@
 /**
  * The public types of the verifier and of the per-request auth state.
  */
+
+import type { RequestLike } from './credentials.js';
 import type { AuthError } from './errors.js';
-import type { RequestLike } from './extract.js';
 import type { KeySourceStatus } from './key-sources.js';
 import type { ClaimCheck, ScopeRequirement } from './scopes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';

@@ -8,25 +8,24 @@
  */
 import { isAlgorithm } from './algorithms.js';
 import { isAccessTokenType, validateClaims } from './claims.js';
-import { AuthError, type AuthErrorReason } from './errors.js';
-import { extractToken, type RequestLike } from './extract.js';
+import { type RequestLike, readCredentials } from './credentials.js';
+import { AuthError, type AuthRefusalReason } from './errors.js';
 import { parseCompactJws } from './jws.js';
 import { type NormalizedOptions, normalizeOptions, type VerifierOptions } from './options.js';
+import { bindPresentation, type PresentationSettings } from './presentation.js';
 import { type Credentials, LazyRequestAuth, type VerifierInternals } from './request-auth.js';
 import { checkClaims, checkScopes, grantedScopes } from './scopes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import { verifierStatus } from './status.js';
 import { TokenCache } from './token-cache.js';
 import type { AccessPolicy, ClaimsOf, RequestAuth, Verifier, VerifierStatus } from './types.js';
+import { type ValidityWindow, validityOf } from './validity.js';
 
 // Header parameters that only JWE uses: their presence means the token is not ours (SECURITY.md #51).
 const JWE_PARAMETERS = ['enc', 'zip', 'epk', 'apu', 'apv', 'iv', 'tag', 'p2s', 'p2c'] as const;
 
 /** Why a protected header is refused, or null. */
-function headerProblem(
-  header: Readonly<Record<string, unknown>>,
-  strict: boolean,
-): Exclude<AuthErrorReason, 'invalid_token'> | null {
+function headerProblem(header: Readonly<Record<string, unknown>>, strict: boolean): AuthRefusalReason | null {
   // No extension is understood, so any `crit` makes the JWS invalid (RFC 7515 4.1.11).
   if (Object.hasOwn(header, 'crit')) return 'malformed_token';
   for (const name of JWE_PARAMETERS) if (Object.hasOwn(header, name)) return 'malformed_token';
@@ -69,17 +68,32 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
   readonly #options: NormalizedOptions;
   readonly #cache: TokenCache<TClaims> | undefined;
   readonly #scopes = new WeakMap<object, ReadonlySet<string>>();
+  // Validity windows of the claims objects verify() returned (cached ones included: same object).
+  readonly #windows = new WeakMap<object, ValidityWindow>();
 
   constructor(options: NormalizedOptions) {
     this.#options = options;
     this.#cache = options.tokenCacheMax ? new TokenCache(options.tokenCacheMax) : undefined;
   }
 
-  #fail(reason: Exclude<AuthErrorReason, 'invalid_token'>, cause?: unknown): AuthError {
-    return new AuthError(reason, { presentation: this.#options.presentation, cause });
+  #fail(reason: AuthRefusalReason, cause?: unknown): AuthError {
+    return new AuthError(reason, { cause });
+  }
+
+  /** Its presentation settings, bound to every refusal it gives (see presentation.ts). */
+  get presentation(): PresentationSettings {
+    return this.#options.presentation;
   }
 
   async verify(token: string): Promise<TClaims> {
+    try {
+      return await this.#verify(token);
+    } catch (error) {
+      throw bindPresentation(error, this.#options.presentation);
+    }
+  }
+
+  async #verify(token: string): Promise<TClaims> {
     const options = this.#options;
     if (typeof token !== 'string' || token === '') throw this.#fail('malformed_token');
     if (token.length > options.maxTokenLength) throw this.#fail('token_too_large');
@@ -113,7 +127,7 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
     if (!valid) throw this.#fail('invalid_signature');
 
     const now = Math.floor(Date.now() / 1000);
-    validateClaims(payload, issuer.rules, now, options.presentation);
+    validateClaims(payload, issuer.rules, now);
 
     let claims: object = payload;
     if (options.schema) {
@@ -124,17 +138,17 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
       // output (parsed, defaulted values) wins for the keys it knows.
       claims = { ...payload, ...(result.value as object) };
     }
+    const window = validityOf(payload, options);
     // Cached claims are shared between requests, so they must not be writable.
-    if (this.#cache) this.#cache.set(token, Object.freeze(claims) as TClaims, this.#expiry(payload));
+    if (this.#cache) this.#cache.set(token, Object.freeze(claims) as TClaims, window.strictUntil);
+    this.#windows.set(claims, window);
     return claims as TClaims;
   }
 
   // Headers are shared objects (see jws.ts), so their verdict is computed once per header.
-  readonly #headerVerdicts = new WeakMap<object, Exclude<AuthErrorReason, 'invalid_token'> | null>();
+  readonly #headerVerdicts = new WeakMap<object, AuthRefusalReason | null>();
 
-  #headerProblem(
-    header: Readonly<Record<string, unknown>>,
-  ): Exclude<AuthErrorReason, 'invalid_token'> | null {
+  #headerProblem(header: Readonly<Record<string, unknown>>): AuthRefusalReason | null {
     let verdict = this.#headerVerdicts.get(header);
     if (verdict === undefined) {
       verdict = headerProblem(header, this.#options.strict);
@@ -144,29 +158,18 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
   }
 
   /**
-   * When claims returned by {@link verify} stop being valid (ms since the epoch): the time checks
-   * of claims.ts solved for `now` (seconds are floored there). Computed on demand, off the hot path.
+   * When claims returned by {@link verify} stop being valid (ms since the epoch): the window
+   * computed once from their signed payload. Unknown claims are past their validity (re-verify).
    */
-  validUntil(claims: Readonly<Record<string, unknown>>): number {
-    const { clockTolerance, maxTokenAge } = this.#options;
-    let until = Math.ceil((claims.exp as number) + clockTolerance) * 1000;
-    if (maxTokenAge !== undefined) {
-      until = Math.min(until, (Math.floor((claims.iat as number) + clockTolerance + maxTokenAge) + 1) * 1000);
-    }
-    return until;
-  }
-
-  #expiry(payload: Readonly<Record<string, unknown>>): number {
-    const exp = (payload.exp as number) * 1000;
-    const { maxTokenAge } = this.#options;
-    return maxTokenAge === undefined ? exp : Math.min(exp, ((payload.iat as number) + maxTokenAge) * 1000);
+  validUntil(claims: object): number {
+    return this.#windows.get(claims)?.until ?? Date.now();
   }
 
   authenticate(request: RequestLike | (() => RequestLike)): RequestAuth<TClaims> {
     let credentials: Credentials;
     try {
       const source = typeof request === 'function' ? request() : request;
-      credentials = extractToken(source, this.#options.maxTokenLength);
+      credentials = readCredentials(source, this.#options);
     } catch (error) {
       // A hostile or broken request object (a throwing getter): never throw here, reject later.
       credentials = { kind: 'unreadable', error };
@@ -184,9 +187,12 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
   }
 
   async authorize(claims: TClaims, policy: AccessPolicy<TClaims>): Promise<void> {
-    const { presentation } = this.#options;
-    if (policy.scopes !== undefined) checkScopes(this.scopes(claims), policy.scopes, presentation);
-    if (policy.claims !== undefined) await checkClaims(claims, policy.claims, presentation);
+    try {
+      if (policy.scopes !== undefined) checkScopes(this.scopes(claims), policy.scopes);
+      if (policy.claims !== undefined) await checkClaims(claims, policy.claims);
+    } catch (error) {
+      throw bindPresentation(error, this.#options.presentation);
+    }
   }
 
   async warmup(): Promise<void> {

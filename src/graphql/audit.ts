@@ -14,7 +14,8 @@ import {
   isSchema,
   isUnionType,
 } from 'graphql';
-import { describeScopes, type ScopeAlternatives } from '../core/index.js';
+import { auditReport, summarizeAccess, undeclaredAccess } from '../core/audit.js';
+import type { ScopeAlternatives } from '../core/index.js';
 import { and, type FieldRequirement, recordedRequirement } from './requirement.js';
 import { untag } from './with-auth.js';
 
@@ -115,7 +116,7 @@ function describeField(
     root,
     access,
     scopes,
-    summary: scopes ? `${access}; scopes ${describeScopes(scopes)}` : access,
+    summary: summarizeAccess(access, scopes ? [scopes] : []),
   });
 }
 
@@ -166,16 +167,16 @@ export class UnprotectedFieldError extends Error {
   readonly unknownPublic: readonly string[];
 
   constructor(fields: readonly FieldAccess[], unknownPublic: readonly string[]) {
-    const lines: string[] = [];
-    if (fields.length > 0) {
-      lines.push(`${fields.length} root field(s) are neither protected nor declared public:`);
-      for (const field of fields) lines.push(`  - ${field.coordinate} (${field.root})`);
-    }
-    if (unknownPublic.length > 0) {
-      lines.push(`${unknownPublic.length} declared public field(s) match no root field:`);
-      for (const pattern of unknownPublic) lines.push(`  - ${pattern}`);
-    }
-    super(lines.join('\n'));
+    super(
+      auditReport(
+        {
+          unprotected: 'root field(s) are neither protected nor declared public',
+          unknown: 'declared public field(s) match no root field',
+        },
+        fields.map((field) => `${field.coordinate} (${field.root})`),
+        unknownPublic,
+      ),
+    );
     this.fields = fields;
     this.unknownPublic = unknownPublic;
   }
@@ -219,10 +220,12 @@ export function assertProtected(schema: GraphQLSchema, options: AssertProtectedO
   }
   const fields = describeSchema(schema);
   const rootFields = fields.filter((field) => field.root !== undefined);
-  const unprotected = rootFields.filter(
-    (field) => field.access === 'public' && !declared.some((pattern) => matches(pattern, field)),
+  const { unprotected, unknownPublic } = undeclaredAccess(
+    rootFields,
+    declared,
+    (field) => field.access === 'public',
+    matches,
   );
-  const unknownPublic = declared.filter((pattern) => !rootFields.some((field) => matches(pattern, field)));
   if (unprotected.length > 0 || unknownPublic.length > 0) {
     throw new UnprotectedFieldError(unprotected, unknownPublic);
   }

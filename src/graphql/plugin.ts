@@ -8,6 +8,7 @@
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import {
+  answeringRefusal,
   authResponseHeaders,
   isAuthError,
   type JwtClaims,
@@ -15,6 +16,7 @@ import {
   type RequestLike,
   type Verifier,
 } from '../core/index.js';
+import { bindToRequest } from '../core/request-auth.js';
 import { type AuthContext, hasAuth } from './context.js';
 import { authErrorOf, toGraphQLError } from './errors.js';
 import { sharedOptions } from './options.js';
@@ -67,7 +69,8 @@ interface ResultLike {
 
 /**
  * GraphQL-over-HTTP: a result with `data` is 2xx (field errors are partial data); a result without
- * `data` denied by auth takes the AuthError's status (the highest one) and its challenge.
+ * `data` denied by auth takes the status and challenge of the refusal the core's one rule picks
+ * (400, then 401, then 403; 503 only when every refusal is a 503), as the tRPC adapter does.
  * Returns the index of the error that answers, with its status and headers (yoga and Apollo).
  */
 export function authStatusOf(
@@ -76,18 +79,10 @@ export function authStatusOf(
   if (result.data !== undefined && result.data !== null) return undefined;
   const errors = result.errors;
   if (!errors?.length) return undefined;
-  let chosen: number | undefined;
-  let chosenStatus = 0;
-  errors.forEach((error, index) => {
-    const status = authErrorOf(error)?.status ?? 0;
-    if (status > chosenStatus) {
-      chosen = index;
-      chosenStatus = status;
-    }
-  });
-  if (chosen === undefined) return undefined;
-  const headers = authResponseHeaders(authErrorOf(errors[chosen]));
-  return { index: chosen, status: chosenStatus, headers };
+  const refusals = errors.map(authErrorOf);
+  const refusal = answeringRefusal(refusals);
+  if (refusal === undefined) return undefined;
+  return { index: refusals.indexOf(refusal), status: refusal.status, headers: authResponseHeaders(refusal) };
 }
 
 function withAuthStatus<T extends ResultLike>(result: T): T | undefined {
@@ -113,14 +108,16 @@ function isResult(value: unknown): value is ResultLike {
  * AuthErrors thrown by application resolvers (e.g. `await ctx.auth.claims()` in a resolver of a
  * public field) become scopegate's GraphQL errors, so yoga's error masking keeps them.
  */
-export function exposeAuthErrors<T extends ResultLike>(result: T): T {
+export function exposeAuthErrors<T extends ResultLike>(result: T, context: unknown): T {
   const errors = result.errors;
   if (!errors?.some((error) => isAuthError(error.originalError))) return result;
+  const auth =
+    typeof context === 'object' && context !== null ? (context as { auth?: unknown }).auth : undefined;
   return {
     ...result,
     errors: errors.map((error) =>
       isAuthError(error.originalError)
-        ? toGraphQLError(error.originalError, {
+        ? toGraphQLError(bindToRequest(error.originalError, auth), {
             ...(error.nodes && { nodes: error.nodes }),
             ...(error.path && { path: error.path }),
           })
@@ -202,14 +199,14 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
       // Runs before every onExecuteDone hook, so before yoga masks errors.
       setExecuteFn(async (executionArgs) => {
         const result = await executeFn(executionArgs);
-        return isResult(result) ? exposeAuthErrors(result) : result;
+        return isResult(result) ? exposeAuthErrors(result, executionArgs.contextValue) : result;
       });
       return check(args, setResultAndStopExecution);
     },
     onSubscribe({ args, subscribeFn, setSubscribeFn, setResultAndStopExecution }) {
       setSubscribeFn(async (subscribeArgs) => {
         const result = await subscribeFn(subscribeArgs);
-        return isResult(result) ? exposeAuthErrors(result) : result;
+        return isResult(result) ? exposeAuthErrors(result, subscribeArgs.contextValue) : result;
       });
       return check(args, setResultAndStopExecution);
     },

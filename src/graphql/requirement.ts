@@ -5,6 +5,7 @@
  * can never weaken its type or its interface.
  */
 import { compileScopes, type ScopeAlternatives, type ScopeRequirement } from '../core/index.js';
+import { allOfScopes } from '../core/policy.js';
 
 /**
  * What a protected field requires, code-first or from the directive's arguments:
@@ -31,9 +32,6 @@ export interface FieldRequirement {
 
 /** A valid token, nothing more. */
 export const AUTHENTICATED: FieldRequirement = Object.freeze({ scopes: undefined });
-
-// Beyond this many alternatives a requirement is unreadable and its check costly: refuse it.
-const MAX_ALTERNATIVES = 64;
 
 function isDirectiveShape(value: object): value is { scopes?: unknown; anyOf?: unknown } {
   if (Array.isArray(value)) return false;
@@ -73,39 +71,14 @@ export function compileRequirement(requirement: unknown, where: string): FieldRe
   }
 }
 
-/** Alternatives that another alternative already implies are dropped: {a} makes {a, b} redundant. */
-function minimal(alternatives: readonly (readonly string[])[]): ScopeAlternatives {
-  const unique = new Map<string, readonly string[]>();
-  for (const alternative of alternatives) {
-    const key = [...alternative].sort().join(' ');
-    if (!unique.has(key)) unique.set(key, alternative);
-  }
-  const list = [...unique.values()];
-  const kept = list.filter(
-    (alternative) =>
-      !list.some(
-        (other) => other.length < alternative.length && other.every((scope) => alternative.includes(scope)),
-      ),
-  );
-  return Object.freeze(kept.map((alternative) => Object.freeze([...alternative])));
-}
-
 /**
- * Both requirements: the product of their alternatives.
+ * Both requirements (the core's DNF product).
  * @throws TypeError when the product has more than 64 alternatives
  */
 export function and(a: FieldRequirement, b: FieldRequirement): FieldRequirement {
   if (!a.scopes) return b;
   if (!b.scopes) return a;
-  const product: string[][] = [];
-  for (const left of a.scopes) {
-    for (const right of b.scopes) product.push([...new Set([...left, ...right])]);
-  }
-  const scopes = minimal(product);
-  if (scopes.length > MAX_ALTERNATIVES) {
-    throw new TypeError(`the combined requirement has more than ${MAX_ALTERNATIVES} alternatives`);
-  }
-  return Object.freeze({ scopes });
+  return Object.freeze({ scopes: allOfScopes(a.scopes, b.scopes) });
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * graphql-ws helpers (for `useServer` from `graphql-ws/use/ws` and the other graphql-ws adapters).
- * The token comes from `connectionParams` (`authorization: "Bearer x"` or `token: "x"`), is verified
+ * The token comes from `connectionParams` (`authorization: "Bearer x"` or `token: "x"`; else the
+ * upgrade request's header: the core's one rule for every transport), is verified
  * once in `onConnect`, and the connection is closed when it is invalid (4403) or when it expires;
  * an operation denied by a guard is an error of that operation, the socket stays open.
  * Typed structurally: no runtime or type dependency on graphql-ws.
@@ -14,12 +15,12 @@ import {
   parse,
   validate,
 } from 'graphql';
+import { connectionSource } from '../core/credentials.js';
 import {
   type AuthError,
   isAuthError,
   type JwtClaims,
   type RequestAuth,
-  type RequestLike,
   type Verifier,
 } from '../core/index.js';
 import { type AuthContext, scopeToConnection } from './context.js';
@@ -89,24 +90,6 @@ export const WS_CLOSE_FORBIDDEN = 4403;
 /** RFC 6455 "Try Again Later": the issuer is unreachable; graphql-ws clients retry it. */
 export const WS_CLOSE_TRY_AGAIN_LATER = 1013;
 
-// Two credentials: RFC 6750 section 2 forbids more than one method, so this is invalid_request.
-const SEVERAL_CREDENTIALS: RequestLike = Object.freeze({ authorization: ['', ''] });
-
-/** The credentials in `connectionParams`, as a RequestLike the core extracts from. */
-function credentialsOf(params: Readonly<Record<string, unknown>> | undefined): RequestLike {
-  if (typeof params !== 'object' || params === null) return null;
-  const values: unknown[] = [];
-  for (const key of Object.keys(params)) {
-    const value = params[key];
-    if (value === undefined || value === null) continue;
-    if (key.toLowerCase() === 'authorization') values.push(value);
-    else if (key === 'token') values.push(typeof value === 'string' ? `Bearer ${value}` : value);
-  }
-  if (values.length === 0) return null;
-  if (values.length > 1 || typeof values[0] !== 'string') return SEVERAL_CREDENTIALS;
-  return values[0] as string;
-}
-
 function closeCodeOf(error: AuthError): number {
   return error.code === 'SERVICE_UNAVAILABLE' ? WS_CLOSE_TRY_AGAIN_LATER : WS_CLOSE_FORBIDDEN;
 }
@@ -150,7 +133,9 @@ export function createWsAuth<TClaims = JwtClaims>(options: WsAuthOptions<TClaims
   const connectionOf = (ctx: WsConnectionContext): Connection => {
     let connection = connections.get(ctx);
     if (!connection) {
-      const auth = verifier.authenticate(credentialsOf(ctx.connectionParams));
+      const auth = verifier.authenticate(() =>
+        connectionSource(ctx.connectionParams, (ctx.extra as { request?: unknown } | undefined)?.request),
+      );
       scopeToConnection(auth);
       connection = { auth, open: new AbortController() };
       connections.set(ctx, connection);

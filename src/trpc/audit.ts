@@ -4,7 +4,8 @@
  * accident.
  */
 import type { AnyTRPCRouter } from '@trpc/server';
-import { type ClaimCheck, describeScopes, type ScopeAlternatives } from '../core/index.js';
+import { auditReport, summarizeAccess, undeclaredAccess } from '../core/audit.js';
+import type { ClaimCheck, ScopeAlternatives } from '../core/index.js';
 import { type AccessRule, accessRulesOf } from './access.js';
 
 /** What a procedure requires. */
@@ -44,10 +45,6 @@ async function loadedProcedures(router: AnyTRPCRouter): Promise<Readonly<Record<
   throw new Error(`describeProcedures: gave up loading lazy routers after ${MAX_LAZY_LOADS} loads`);
 }
 
-function claimText(check: ClaimCheck<never>): string {
-  return typeof check === 'function' ? `predicate ${check.name || '(anonymous)'}` : JSON.stringify(check);
-}
-
 function describe(path: string, procedure: unknown): ProcedureAccess {
   const rules: AccessRule[] = accessRulesOf(procedure);
   const type = (procedure as { _def: { type: ProcedureAccess['type'] } })._def.type;
@@ -59,16 +56,13 @@ function describe(path: string, procedure: unknown): ProcedureAccess {
     : rules.length > 0
       ? 'optional'
       : 'public';
-  const parts: string[] = [access];
-  if (scopes.length > 0) parts.push(`scopes ${scopes.map(describeScopes).join(' AND ')}`);
-  if (claims.length > 0) parts.push(`claims ${claims.map(claimText).join(' AND ')}`);
   return Object.freeze({
     path,
     type,
     access,
     scopes: Object.freeze(scopes),
     claims: Object.freeze(claims),
-    summary: parts.join('; '),
+    summary: summarizeAccess(access, scopes, claims),
   });
 }
 
@@ -108,16 +102,16 @@ export class UnprotectedProcedureError extends Error {
   readonly unknownPublic: readonly string[];
 
   constructor(unprotected: readonly ProcedureAccess[], unknownPublic: readonly string[]) {
-    const lines: string[] = [];
-    if (unprotected.length > 0) {
-      lines.push(`${unprotected.length} procedure(s) are neither protected nor declared public:`);
-      for (const p of unprotected) lines.push(`  - ${p.type} ${p.path} (${p.access})`);
-    }
-    if (unknownPublic.length > 0) {
-      lines.push(`${unknownPublic.length} declared public procedure(s) do not exist:`);
-      for (const path of unknownPublic) lines.push(`  - ${path}`);
-    }
-    super(lines.join('\n'));
+    super(
+      auditReport(
+        {
+          unprotected: 'procedure(s) are neither protected nor declared public',
+          unknown: 'declared public procedure(s) do not exist',
+        },
+        unprotected.map((p) => `${p.type} ${p.path} (${p.access})`),
+        unknownPublic,
+      ),
+    );
     this.unprotected = unprotected;
     this.unknownPublic = unknownPublic;
   }
@@ -150,10 +144,12 @@ export async function assertProtected(
     throw new TypeError('assertProtected: "public" must be a list of procedure paths');
   }
   const procedures = await describeProcedures(router);
-  const unprotected = procedures.filter(
-    (p) => p.access !== 'authenticated' && !declared.some((pattern) => matches(pattern, p.path)),
+  const { unprotected, unknownPublic } = undeclaredAccess(
+    procedures,
+    declared,
+    (p) => p.access !== 'authenticated',
+    (pattern, p) => matches(pattern, p.path),
   );
-  const unknownPublic = declared.filter((pattern) => !procedures.some((p) => matches(pattern, p.path)));
   if (unprotected.length > 0 || unknownPublic.length > 0) {
     throw new UnprotectedProcedureError(unprotected, unknownPublic);
   }

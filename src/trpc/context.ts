@@ -5,6 +5,7 @@
  * batch (one context) verifies at most once. The `RequestAuth` is the core's own: it records
  * whether it was consulted (for `authResponseMeta`) and re-verifies once its token expires.
  */
+import { connectionSource } from '../core/credentials.js';
 import type { JwtClaims, RequestAuth, RequestLike, Verifier } from '../core/index.js';
 
 /**
@@ -33,10 +34,6 @@ export interface AuthContext<TClaims = JwtClaims> {
   readonly auth: RequestAuth<TClaims>;
 }
 
-// A credential the core rejects as `invalid_request` (RFC 6750 2.1: an empty b64token). Used to
-// report "more than one credential" and "not a string" through the core's own error model.
-const INVALID_CREDENTIALS = 'Bearer ';
-
 function isWebSocket(value: unknown): boolean {
   // The ws adapter passes the socket as `res`; an HTTP response has no readyState.
   return (
@@ -47,47 +44,12 @@ function isWebSocket(value: unknown): boolean {
   );
 }
 
-function hasAuthorizationHeader(req: unknown): boolean {
-  const headers = (req as { headers?: unknown } | null | undefined)?.headers;
-  return typeof headers === 'object' && headers !== null && 'authorization' in headers;
-}
-
-/**
- * A WebSocket's credentials: `authorization` ("Bearer x") or `token` (the bare token) in the
- * connection params (browsers cannot set headers on a WebSocket), else the upgrade request's
- * Authorization header (Node clients). Never the URL. Two of them at once is `invalid_request`,
- * as RFC 6750 2 forbids more than one method.
- */
-function webSocketCredentials(
-  params: Readonly<Record<string, unknown>> | null | undefined,
-  upgrade: unknown,
-) {
-  const values: unknown[] = [];
-  for (const [key, value] of Object.entries(params ?? {})) {
-    const name = key.toLowerCase();
-    if (name === 'authorization') values.push(value);
-    else if (name === 'token') values.push(typeof value === 'string' ? `Bearer ${value}` : value);
-  }
-  if (values.length === 0) return requestCredentials(upgrade);
-  if (values.length > 1 || hasAuthorizationHeader(upgrade)) return INVALID_CREDENTIALS;
-  const [value] = values;
-  return typeof value === 'string' ? value : INVALID_CREDENTIALS;
-}
-
-function requestCredentials(req: unknown): RequestLike {
-  if (typeof req !== 'object' || req === null) return null;
-  // Fastify's request wraps the IncomingMessage, whose headersDistinct reveals duplicate headers.
-  const raw = (req as { raw?: unknown }).raw;
-  if (typeof raw === 'object' && raw !== null && 'headers' in raw) return raw as RequestLike;
-  return 'headers' in req ? (req as RequestLike) : null;
-}
-
 /** Where the credentials of a request or connection are, for the core's extraction. */
 export function credentialsOf(opts: AuthContextOptions | null | undefined): RequestLike {
   if (!opts) return null;
-  if (isWebSocket(opts.res)) return webSocketCredentials(opts.info?.connectionParams, opts.req);
+  if (isWebSocket(opts.res)) return connectionSource(opts.info?.connectionParams, opts.req);
   // On HTTP, `info.connectionParams` comes from the URL (httpSubscriptionLink): never a token source.
-  return requestCredentials(opts.req);
+  return opts.req as RequestLike;
 }
 
 /**
@@ -98,7 +60,8 @@ export function credentialsOf(opts: AuthContextOptions | null | undefined): Requ
  * they expire.
  *
  * Credentials: the `Authorization` header (RFC 6750 2.1). On WebSockets, the connection params
- * `authorization` (`"Bearer <token>"`) or `token` (the bare token). Never the URL.
+ * `authorization` (`"Bearer <token>"`) or `token` (the bare token), else the upgrade request's
+ * header; both at once is `invalid_request`. Never the URL. (The core's one rule for every transport.)
  *
  * @example
  * ```ts

@@ -11,6 +11,7 @@ import type {
 } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { AuthErrorInfo } from '../core/index.js';
+import { bindToRequest } from '../core/request-auth.js';
 import { authErrorOf, TRPC_CODE_OF } from './errors.js';
 
 /** `shape.data` with the auth failure, or `auth: null` for any other error. */
@@ -25,6 +26,8 @@ export interface AuthErrorShape extends TRPCDefaultErrorShape {
 export interface AuthErrorFormatterOptions {
   readonly error: TRPCError;
   readonly shape: TRPCDefaultErrorShape;
+  /** The context, whose `auth` gives the verifier's presentation to errors the application threw. */
+  readonly ctx?: unknown;
 }
 
 /**
@@ -45,6 +48,7 @@ export function authErrorFormatter(opts: AuthErrorFormatterOptions): AuthErrorSh
   const { shape } = opts;
   const authError = authErrorOf(opts.error);
   if (!authError) return { ...shape, data: { ...shape.data, auth: null } };
+  bindToRequest(authError, (opts.ctx as { auth?: unknown } | null | undefined)?.auth);
   const auth = authError.toJSON();
   const code = TRPC_CODE_OF[authError.code];
   return {

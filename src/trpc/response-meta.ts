@@ -3,7 +3,8 @@
  * challenge on refused calls, and no shared caching of responses that depended on credentials.
  */
 import type { TRPCError } from '@trpc/server';
-import { type AuthError, authResponseHeaders } from '../core/index.js';
+import { type AuthError, answeringRefusal, authResponseHeaders } from '../core/index.js';
+import { bindToRequest } from '../core/request-auth.js';
 import { accessRulesOf } from './access.js';
 import { authErrorOf } from './errors.js';
 
@@ -22,20 +23,11 @@ export interface AuthResponseMeta {
   readonly headers?: Headers | Readonly<Record<string, string | string[]>>;
 }
 
-// Which refusal's challenge a response carries when several calls were refused: the one about
-// the request itself first (400: fix the request), then the credentials (401), then the grant (403).
-const PRECEDENCE: Readonly<Record<number, number>> = { 400: 0, 401: 1, 403: 2 };
-
-/** The refusal whose challenge the response carries: see {@link authResponseMeta}. */
+/** The refusal whose challenge the response carries: the core's one rule (see {@link authResponseMeta}). */
 export function challengeError(errors: readonly TRPCError[]): AuthError | undefined {
-  let chosen: AuthError | undefined;
-  for (const error of errors) {
-    const authError = authErrorOf(error);
-    const rank = authError ? PRECEDENCE[authError.status] : undefined;
-    if (authError === undefined || rank === undefined) continue;
-    if (!chosen || rank < (PRECEDENCE[chosen.status] as number)) chosen = authError;
-  }
-  return chosen;
+  const refusal = answeringRefusal(errors.map(authErrorOf));
+  // A 503 has no challenge: the token was not judged.
+  return refusal?.status === 503 ? undefined : refusal;
 }
 
 function consultedAuth(opts: AuthResponseMetaOptions): boolean {
@@ -56,7 +48,8 @@ function consultedAuth(opts: AuthResponseMetaOptions): boolean {
  *   is sent then too (RFC 9110 11.6.1 allows it on any response). When several calls were
  *   refused, the challenge is that of the most basic problem: `invalid_request` (400) before
  *   `invalid_token` (401) before `insufficient_scope` (403), and the first in batch order among
- *   equals. Calls of one request share one verification, so their 400/401s are the same error.
+ *   equals (a 503 only when every refusal is one: it has no challenge). Calls of one request share
+ *   one verification, so their 400/401s are the same error. Yoga uses the same rule.
  * - 503 (`issuer_unavailable`) has no challenge: the token was not judged.
  *
  * Headers are returned as a `Headers` object, which tRPC appends to its own (its
@@ -71,6 +64,7 @@ function consultedAuth(opts: AuthResponseMetaOptions): boolean {
  */
 export function authResponseMeta(opts: AuthResponseMetaOptions): AuthResponseMeta {
   const refusal = challengeError(opts.errors);
+  if (refusal) bindToRequest(refusal, (opts.ctx as { auth?: unknown } | null | undefined)?.auth);
   if (!refusal && !consultedAuth(opts) && !opts.errors.some((error) => authErrorOf(error))) return {};
   const headers = new Headers();
   for (const [name, value] of Object.entries(authResponseHeaders(refusal))) headers.set(name, value);
