@@ -7,8 +7,9 @@
  * package name to the built files.
  *
  * Adding or removing a public name is a one-line change in SURFACE below (one name per line, in
- * sorted order), and a README change: a public name is documented there, and anything else stays
- * off the barrels (adapters import the module that defines it, never `src/core/index.ts`).
+ * sorted order) plus the name in the README's imports table (runtime names) or its "Exported
+ * types" table: both are checked here. Anything that is not public stays off the barrels:
+ * adapters import the module that defines it, never `src/core/index.ts`.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -264,6 +265,44 @@ describe('public surface (exact)', () => {
     it(`${specifier}: exported types are exactly the snapshot`, () => {
       const all = [...(expected?.values ?? []), ...(expected?.types ?? [])].sort(byName);
       expect(declaredExports(file).sort(byName)).toEqual(all);
+    });
+  }
+});
+
+/**
+ * The README's two name tables: `| import | what |` (runtime names) and `| import | types |`.
+ * Each row: subpath -> the backticked identifiers of its second cell.
+ */
+function readmeTables(): { values: Map<string, string[]>; types: Map<string, string[]> } {
+  const tables = { values: new Map<string, string[]>(), types: new Map<string, string[]>() };
+  let table: Map<string, string[]> | undefined;
+  for (const line of readFileSync(join(root, 'README.md'), 'utf8').split('\n')) {
+    const header = /^\|\s*import\s*\|\s*(what|types)\s*\|/.exec(line);
+    if (header) {
+      table = header[1] === 'what' ? tables.values : tables.types;
+      continue;
+    }
+    if (!line.startsWith('|')) {
+      table = undefined;
+      continue;
+    }
+    const row = /^\|\s*`(scopegate[\w/]*)`\s*\|(.*)\|\s*$/.exec(line);
+    if (table && row?.[1] && row[2] !== undefined) {
+      table.set(
+        row[1],
+        [...row[2].matchAll(/`([A-Za-z_$][\w$]*)`/g)].map((match) => match[1] as string).sort(byName),
+      );
+    }
+  }
+  return tables;
+}
+
+describe('README documents the surface', () => {
+  const { values, types } = readmeTables();
+  for (const [specifier, expected] of Object.entries(SURFACE)) {
+    it(`${specifier}: the imports table lists its runtime names, the types table its types`, () => {
+      expect(values.get(specifier)).toEqual([...expected.values].sort(byName));
+      expect(types.get(specifier)).toEqual([...expected.types].sort(byName));
     });
   }
 });
