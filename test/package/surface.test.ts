@@ -8,7 +8,7 @@
  *
  * Adding or removing a public name is a one-line change in SURFACE below (one name per line, in
  * sorted order) plus the name in the README's imports table (runtime names) or its "Exported
- * types" table: both are checked here. Anything that is not public stays off the barrels:
+ * types" list: both are checked here. Anything that is not public stays off the barrels:
  * adapters import the module that defines it, never `src/core/index.ts`.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -270,37 +270,32 @@ describe('public surface (exact)', () => {
 });
 
 /**
- * The README's two name tables: `| import | what |` (runtime names) and `| import | types |`.
- * Each row: subpath -> the backticked identifiers of its second cell.
+ * The README's names: the imports table (`| import | what |`, runtime names) and the list under
+ * "Exported types" (`- \`scopegate/x\`: \`T\`, ...`). Subpath -> its backticked identifiers.
  */
-function readmeTables(): { values: Map<string, string[]>; types: Map<string, string[]> } {
-  const tables = { values: new Map<string, string[]>(), types: new Map<string, string[]>() };
-  let table: Map<string, string[]> | undefined;
+function readmeNames(): { values: Map<string, string[]>; types: Map<string, string[]> } {
+  const names = { values: new Map<string, string[]>(), types: new Map<string, string[]>() };
+  const identifiers = (text: string) =>
+    [...text.matchAll(/`([A-Za-z_$][\w$]*)`/g)].map((match) => match[1] as string).sort(byName);
+  let inTable = false;
+  let inTypes = false;
   for (const line of readFileSync(join(root, 'README.md'), 'utf8').split('\n')) {
-    const header = /^\|\s*import\s*\|\s*(what|types)\s*\|/.exec(line);
-    if (header) {
-      table = header[1] === 'what' ? tables.values : tables.types;
-      continue;
-    }
-    if (!line.startsWith('|')) {
-      table = undefined;
-      continue;
-    }
-    const row = /^\|\s*`(scopegate[\w/]*)`\s*\|(.*)\|\s*$/.exec(line);
-    if (table && row?.[1] && row[2] !== undefined) {
-      table.set(
-        row[1],
-        [...row[2].matchAll(/`([A-Za-z_$][\w$]*)`/g)].map((match) => match[1] as string).sort(byName),
-      );
-    }
+    if (/^\|\s*import\s*\|\s*what\s*\|/.test(line)) inTable = true;
+    else if (!line.startsWith('|')) inTable = false;
+    if (line.includes('<summary>Exported types')) inTypes = true;
+    else if (line.startsWith('</details>')) inTypes = false;
+    const row = inTable ? /^\|\s*`(scopegate[\w/]*)`\s*\|(.*)\|\s*$/.exec(line) : null;
+    if (row?.[1] && row[2] !== undefined) names.values.set(row[1], identifiers(row[2]));
+    const item = inTypes ? /^- `(scopegate[\w/]*)`:(.*)$/.exec(line) : null;
+    if (item?.[1] && item[2] !== undefined) names.types.set(item[1], identifiers(item[2]));
   }
-  return tables;
+  return names;
 }
 
 describe('README documents the surface', () => {
-  const { values, types } = readmeTables();
+  const { values, types } = readmeNames();
   for (const [specifier, expected] of Object.entries(SURFACE)) {
-    it(`${specifier}: the imports table lists its runtime names, the types table its types`, () => {
+    it(`${specifier}: the imports table lists its runtime names, "Exported types" its types`, () => {
       expect(values.get(specifier)).toEqual([...expected.values].sort(byName));
       expect(types.get(specifier)).toEqual([...expected.types].sort(byName));
     });
