@@ -10,7 +10,8 @@
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestContext } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
-import type { JwtClaims, RequestLike, Verifier } from '../core/index.js';
+import type { RequestLike } from '../core/credentials.js';
+import type { JwtClaims, Verifier } from '../core/types.js';
 import type { AuthContext } from '../graphql/context.js';
 import { authErrorOf } from '../graphql/errors.js';
 import { sharedOptions } from '../graphql/options.js';

@@ -27,7 +27,6 @@ export type {
   KeySourceOptions,
   VerifierOptions,
 } from './options.js';
-export { allOf, answeringRefusal, describeScopes } from './policy.js';
 export {
   type MetadataRequest,
   type ProtectedResourceMetadata,
@@ -43,8 +42,6 @@ export {
   checkScopes,
   claimEquals,
   claimIncludes,
-  compileClaimCheck,
-  compileScopes,
   hasScopes,
   type ScopeAlternatives,
   type ScopeRequirement,

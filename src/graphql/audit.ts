@@ -15,7 +15,7 @@ import {
   isUnionType,
 } from 'graphql';
 import { auditReport, summarizeAccess, undeclaredAccess } from '../core/audit.js';
-import type { ScopeAlternatives } from '../core/index.js';
+import type { ScopeAlternatives } from '../core/scopes.js';
 import { and, type FieldRequirement, recordedRequirement } from './requirement.js';
 import { untag } from './with-auth.js';
 

@@ -2,7 +2,7 @@
  * The GraphQL context contract: `context.auth` is a core RequestAuth. The yoga plugin and the
  * graphql-ws helper put it there; the guards only read it.
  */
-import type { JwtClaims, RequestAuth } from '../core/index.js';
+import type { JwtClaims, RequestAuth } from '../core/types.js';
 
 /** The context scopegate needs: `auth`, the per-request (or per-connection) auth state. */
 export interface AuthContext<TClaims = JwtClaims> {

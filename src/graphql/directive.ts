@@ -15,7 +15,7 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
-import { compileScopes } from '../core/index.js';
+import { compileScopes } from '../core/scopes.js';
 import { guard } from './guard.js';
 import {
   and,

@@ -4,7 +4,7 @@
  * GraphQLError); the AuthError is remembered on the side for the HTTP status and the challenge.
  */
 import { type ASTNode, GraphQLError } from 'graphql';
-import { type AuthError, type AuthErrorCode, type AuthErrorReason, isAuthError } from '../core/index.js';
+import { type AuthError, type AuthErrorCode, type AuthErrorReason, isAuthError } from '../core/errors.js';
 
 /** `extensions` of a GraphQL auth error: the safe client view of the AuthError. */
 export interface AuthErrorExtensions {

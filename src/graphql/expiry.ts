@@ -6,7 +6,8 @@
  * would reach the client as a transport failure, without the field's error shape.
  */
 import type { GraphQLError } from 'graphql';
-import { endAtExpiry, type RequestAuth } from '../core/index.js';
+import { endAtExpiry } from '../core/expiry.js';
+import type { RequestAuth } from '../core/types.js';
 import { endsWithConnection } from './context.js';
 import { toGraphQLError } from './errors.js';
 

@@ -14,15 +14,13 @@ export {
 } from './audit.js';
 export type { AuthContext } from './context.js';
 export { type AuthDirective, type AuthDirectiveOptions, authDirective } from './directive.js';
-export { type AuthErrorExtensions, authErrorOf, toGraphQLError } from './errors.js';
+export type { AuthErrorExtensions } from './errors.js';
 export { type Precheck, type UseAuthOptions, useAuth } from './plugin.js';
 export { checkOperation, type OperationToCheck } from './precheck.js';
 export type { AuthRequirement } from './requirement.js';
 export { withAuth } from './with-auth.js';
 export {
   createWsAuth,
-  WS_CLOSE_FORBIDDEN,
-  WS_CLOSE_TRY_AGAIN_LATER,
   type WsAuth,
   type WsAuthOptions,
   type WsConnectionContext,

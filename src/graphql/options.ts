@@ -1,7 +1,7 @@
 /**
  * Validation of the options the yoga plugin and the graphql-ws helper share.
  */
-import type { Verifier } from '../core/index.js';
+import type { Verifier } from '../core/types.js';
 import type { Precheck } from './plugin.js';
 
 /** @throws TypeError naming the invalid option */

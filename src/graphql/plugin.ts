@@ -7,16 +7,12 @@
  */
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import {
-  answeringRefusal,
-  authResponseHeaders,
-  isAuthError,
-  type JwtClaims,
-  type RequestAuth,
-  type RequestLike,
-  type Verifier,
-} from '../core/index.js';
+import type { RequestLike } from '../core/credentials.js';
+import { isAuthError } from '../core/errors.js';
+import { answeringRefusal } from '../core/policy.js';
 import { bindToRequest } from '../core/request-auth.js';
+import { authResponseHeaders } from '../core/response.js';
+import type { JwtClaims, RequestAuth, Verifier } from '../core/types.js';
 import { type AuthContext, hasAuth } from './context.js';
 import { authErrorOf, toGraphQLError } from './errors.js';
 import { sharedOptions } from './options.js';

@@ -25,7 +25,7 @@ import {
   Kind,
   type SelectionSetNode,
 } from 'graphql';
-import { type AuthError, isAuthError } from '../core/index.js';
+import { type AuthError, isAuthError } from '../core/errors.js';
 import { authOf } from './context.js';
 import { toGraphQLError } from './errors.js';
 import { type FieldRequirement, recordedRequirement } from './requirement.js';

@@ -4,8 +4,9 @@
  * pre-execution check share. Several requirements on one field are combined by AND, so a field
  * can never weaken its type or its interface.
  */
-import { compileScopes, type ScopeAlternatives, type ScopeRequirement } from '../core/index.js';
+
 import { allOfScopes } from '../core/policy.js';
+import { compileScopes, type ScopeAlternatives, type ScopeRequirement } from '../core/scopes.js';
 
 /**
  * What a protected field requires, code-first or from the directive's arguments:

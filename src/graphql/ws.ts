@@ -16,13 +16,8 @@ import {
   validate,
 } from 'graphql';
 import { connectionSource } from '../core/credentials.js';
-import {
-  type AuthError,
-  isAuthError,
-  type JwtClaims,
-  type RequestAuth,
-  type Verifier,
-} from '../core/index.js';
+import { type AuthError, isAuthError } from '../core/errors.js';
+import type { JwtClaims, RequestAuth, Verifier } from '../core/types.js';
 import { type AuthContext, scopeToConnection } from './context.js';
 import { sharedOptions } from './options.js';
 import type { Precheck } from './plugin.js';

@@ -7,7 +7,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CompactSign, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import type { Algorithm, AsymmetricAlgorithm, FetchLike, JsonWebKeySet } from '../core/index.js';
+import type { Algorithm, AsymmetricAlgorithm } from '../core/algorithms.js';
+import type { FetchLike } from '../core/http.js';
+import type { JsonWebKeySet } from '../core/options.js';
 
 type Claims = Readonly<Record<string, unknown>>;
 type Header = Readonly<Record<string, unknown>>;

@@ -3,7 +3,7 @@
  * that the audit helpers and `authResponseMeta` can read a procedure's requirement from its
  * middleware list, without any registry the user has to maintain.
  */
-import type { ClaimCheck, ScopeAlternatives } from '../core/index.js';
+import type { ClaimCheck, ScopeAlternatives } from '../core/scopes.js';
 
 /** The requirement one scopegate middleware adds to a procedure. */
 export type AccessRule =

@@ -5,7 +5,7 @@
  */
 import type { AnyTRPCRouter } from '@trpc/server';
 import { auditReport, summarizeAccess, undeclaredAccess } from '../core/audit.js';
-import type { ClaimCheck, ScopeAlternatives } from '../core/index.js';
+import type { ClaimCheck, ScopeAlternatives } from '../core/scopes.js';
 import { type AccessRule, accessRulesOf } from './access.js';
 
 /** What a procedure requires. */

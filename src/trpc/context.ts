@@ -5,8 +5,10 @@
  * batch (one context) verifies at most once. The `RequestAuth` is the core's own: it records
  * whether it was consulted (for `authResponseMeta`) and re-verifies once its token expires.
  */
+
+import type { RequestLike } from '../core/credentials.js';
 import { connectionSource } from '../core/credentials.js';
-import type { JwtClaims, RequestAuth, RequestLike, Verifier } from '../core/index.js';
+import type { JwtClaims, RequestAuth, Verifier } from '../core/types.js';
 
 /**
  * What `createContext` receives, loosely typed so that the options of every adapter fit:

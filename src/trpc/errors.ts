@@ -3,7 +3,7 @@
  * same on both sides on purpose: a client switches on one vocabulary, whatever the transport.
  */
 import { type TRPC_ERROR_CODE_KEY, TRPCError } from '@trpc/server';
-import { AuthError, type AuthErrorCode } from '../core/index.js';
+import { AuthError, type AuthErrorCode } from '../core/errors.js';
 
 /** `AuthError.code` -> `TRPCError` code. HTTP statuses follow from tRPC's own table (401/403/400/503). */
 export const TRPC_CODE_OF: Readonly<Record<AuthErrorCode, TRPC_ERROR_CODE_KEY>> = Object.freeze({

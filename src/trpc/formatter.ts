@@ -10,7 +10,7 @@ import type {
   TRPCProcedureType,
 } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
-import type { AuthErrorInfo } from '../core/index.js';
+import type { AuthErrorInfo } from '../core/errors.js';
 import { bindToRequest } from '../core/request-auth.js';
 import { authErrorOf, TRPC_CODE_OF } from './errors.js';
 

@@ -16,7 +16,7 @@ export {
   type CreateAuthContextOptions,
   createAuthContext,
 } from './context.js';
-export { TRPC_CODE_OF, toTRPCError } from './errors.js';
+export { toTRPCError } from './errors.js';
 export {
   type AuthErrorData,
   type AuthErrorFormatterOptions,

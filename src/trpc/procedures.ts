@@ -4,7 +4,7 @@
  * input is refused with 401 rather than answered with a validation error (400).
  */
 import type { AnyTRPCMiddlewareFunction, TRPCProcedureBuilder, TRPCUnsetMarker as Unset } from '@trpc/server';
-import type { JwtClaims, RequestAuth } from '../core/index.js';
+import type { JwtClaims, RequestAuth } from '../core/types.js';
 import { withAccessRule } from './access.js';
 import { orTRPCError } from './errors.js';
 import { untilTokenExpires } from './subscription.js';

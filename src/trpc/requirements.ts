@@ -5,14 +5,8 @@
  * `ctx.auth.require`, so the verifier's realm and `exposeReasons` shape the 403.
  */
 import type { TRPCMiddlewareFunction } from '@trpc/server';
-import {
-  type ClaimCheck,
-  compileClaimCheck,
-  compileScopes,
-  type JwtClaims,
-  type RequestAuth,
-  type ScopeRequirement,
-} from '../core/index.js';
+import { type ClaimCheck, compileClaimCheck, compileScopes, type ScopeRequirement } from '../core/scopes.js';
+import type { JwtClaims, RequestAuth } from '../core/types.js';
 import { withAccessRule } from './access.js';
 import { orTRPCError } from './errors.js';
 

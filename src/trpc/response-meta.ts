@@ -3,8 +3,10 @@
  * challenge on refused calls, and no shared caching of responses that depended on credentials.
  */
 import type { TRPCError } from '@trpc/server';
-import { type AuthError, answeringRefusal, authResponseHeaders } from '../core/index.js';
+import type { AuthError } from '../core/errors.js';
+import { answeringRefusal } from '../core/policy.js';
 import { bindToRequest } from '../core/request-auth.js';
+import { authResponseHeaders } from '../core/response.js';
 import { accessRulesOf } from './access.js';
 import { authErrorOf } from './errors.js';
 

@@ -5,7 +5,8 @@
  * `token_expired`, the verifier's presentation).
  */
 import { isObservable, observableToAsyncIterable } from '@trpc/server/observable';
-import { endAtExpiry, type RequestAuth } from '../core/index.js';
+import { endAtExpiry } from '../core/expiry.js';
+import type { RequestAuth } from '../core/types.js';
 import { toTRPCError } from './errors.js';
 
 /**

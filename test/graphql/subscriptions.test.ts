@@ -11,13 +11,9 @@ import { createPubSub, createSchema } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createVerifier, type Verifier } from '../../src/core/index.js';
-import {
-  createWsAuth,
-  WS_CLOSE_FORBIDDEN,
-  WS_CLOSE_TRY_AGAIN_LATER,
-  type WsAuthOptions,
-  withAuth,
-} from '../../src/graphql/index.js';
+import { createWsAuth, type WsAuthOptions, withAuth } from '../../src/graphql/index.js';
+// The documented close codes (4403, 1013); internal constants, not exports.
+import { WS_CLOSE_FORBIDDEN, WS_CLOSE_TRY_AGAIN_LATER } from '../../src/graphql/ws.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import {
   type AppState,
