@@ -74,9 +74,12 @@ async function refusal(promise: Promise<unknown>): Promise<AuthError> {
 describe('selectIssuers through authenticate()', () => {
   it("each tenant's token verifies under its own tenant", async () => {
     const verifier = createVerifier(options(byTenant));
+    const before = hits();
     await expect(verifier.authenticate(request(await a.sign(), 'a')).claims()).resolves.toMatchObject({
       iss: A,
     });
+    // The counter counts: the refusal tests below rely on it.
+    expect(hits().a).toBe(before.a + 1);
     await expect(verifier.authenticate(request(await b.sign(), 'b')).claims()).resolves.toMatchObject({
       iss: B,
     });
