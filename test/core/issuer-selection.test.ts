@@ -101,11 +101,11 @@ describe('selectIssuers through authenticate()', () => {
 
   it('a tenant that is not configured: 401 invalid_issuer, no fetch of any URL built from it', async () => {
     const verifier = createVerifier(options(byTenant));
-    const before = { a: servedA.hits.size, b: servedB.hits.size, ...hits() };
+    const before = { pathsA: servedA.hits.size, pathsB: servedB.hits.size, ...hits() };
     const error = await refusal(verifier.authenticate(request(await a.sign(), 'evil')).claims());
     expect(error.reason).toBe('invalid_issuer');
     expect(error.detail).toBe('the selected issuer "https://tenant-evil.example.test/" is not configured');
-    expect({ a: servedA.hits.size, b: servedB.hits.size, ...hits() }).toEqual(before);
+    expect({ pathsA: servedA.hits.size, pathsB: servedB.hits.size, ...hits() }).toEqual(before);
   });
 
   it('one unknown name among known ones still refuses (a typo is reported, not ignored)', async () => {
