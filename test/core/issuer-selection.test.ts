@@ -9,6 +9,7 @@ import {
   AuthError,
   createVerifier,
   type IssuerSelector,
+  protectedResourceMetadata,
   type RequestLike,
   requestHeader,
   type VerifierOptions,
@@ -243,6 +244,16 @@ describe('verify(token, { issuers })', () => {
     const verifier = createVerifier(options());
     const error = await refusal(verifier.verify(await a.sign(), { issuers: 'x'.repeat(5000) }));
     expect(error.detail?.length).toBeLessThan(300);
+  });
+});
+
+describe('protected resource metadata', () => {
+  it('lists every configured issuer: the document is public and cached, never per request', () => {
+    const metadata = protectedResourceMetadata({
+      resource: AUDIENCE,
+      verifier: createVerifier(options(byTenant)),
+    });
+    expect(metadata.document.authorization_servers).toEqual([A, B]);
   });
 });
 
