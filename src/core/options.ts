@@ -14,7 +14,7 @@ import type { Logger } from './key-ring.js';
 import type { KeySource } from './key-sources.js';
 import type { PresentationSettings } from './presentation.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
-import { staticKeyOf } from './static-keys.js';
+import { type StaticKey, staticKeyOf } from './static-keys.js';
 
 /** A JSON Web Key Set (RFC 7517 5), public keys only. */
 export interface JsonWebKeySet {
@@ -492,17 +492,17 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
 
     const symmetric = source.secret !== undefined;
     const algorithmsOption = label && source.algorithms !== undefined ? name('algorithms') : 'algorithms';
-    const staticKey =
-      source.publicKey !== undefined || source.jwk !== undefined
-        ? staticKeyOf(
-            source,
-            // A JWK's own `alg` wins over the verifier-wide default of an `issuers` entry.
-            source.algorithms !== undefined || (label && source.publicKey !== undefined)
-              ? algorithmList(source.algorithms ?? o.algorithms, algorithmsOption, [])
-              : undefined,
-            { key: name(source.publicKey !== undefined ? 'publicKey' : 'jwk'), algorithms: algorithmsOption },
-          )
-        : undefined;
+    let staticKey: StaticKey | undefined;
+    if (source.publicKey !== undefined || source.jwk !== undefined) {
+      // A JWK's own `alg` wins over the verifier-wide default of an `issuers` entry; a PEM takes it.
+      const inherited = label && source.publicKey !== undefined ? o.algorithms : undefined;
+      const given = source.algorithms !== undefined ? source.algorithms : inherited;
+      const option = label && inherited === undefined ? name('algorithms') : algorithmsOption;
+      staticKey = staticKeyOf(source, given === undefined ? undefined : algorithmList(given, option, []), {
+        key: name(source.publicKey !== undefined ? 'publicKey' : 'jwk'),
+        algorithms: option,
+      });
+    }
     const algorithms =
       staticKey?.algorithms ??
       algorithmList(

@@ -302,6 +302,20 @@ describe('bad static keys are TypeErrors naming the option', () => {
       /^"issuers\[0\]\.algorithms" option must be algorithms of the key in "issuers\[0\]\.publicKey"/,
     ],
     [
+      'a PEM inside "issuers" without algorithms (its own or the verifier-wide default)',
+      () => ({ audience: AUDIENCE, issuers: [{ issuer: ISSUER, publicKey: pairs.ES256.pem }] }),
+      /^"issuers\[0\]\.algorithms" option is required with "issuers\[0\]\.publicKey"/,
+    ],
+    [
+      'a PEM inside "issuers" whose verifier-wide algorithms do not fit it',
+      () => ({
+        audience: AUDIENCE,
+        algorithms: ['RS256'],
+        issuers: [{ issuer: ISSUER, publicKey: pairs.ES256.pem }],
+      }),
+      /^"algorithms" option must be algorithms of the key in "issuers\[0\]\.publicKey" \(a EC P-256 key cannot verify RS256\)$/,
+    ],
+    [
       'a private JWK inside "issuers"',
       () => ({
         audience: AUDIENCE,
