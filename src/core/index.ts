@@ -16,6 +16,7 @@ export {
 } from './errors.js';
 export { endAtExpiry } from './expiry.js';
 export type { FetchLike } from './http.js';
+export { type IssuerSelector, requestHeader, type SelectedIssuers } from './issuer-selection.js';
 export type { KeyCache, KeyCacheEntry } from './key-cache.js';
 export type { Logger } from './key-ring.js';
 export type { KeySourceStatus } from './key-sources.js';
@@ -23,6 +24,7 @@ export type {
   CommonOptions,
   IssuerOptions,
   IssuerSelection,
+  JsonWebKey,
   JsonWebKeySet,
   KeySourceOptions,
   VerifierOptions,
@@ -55,5 +57,6 @@ export type {
   RequestAuth,
   Verifier,
   VerifierStatus,
+  VerifyOptions,
 } from './types.js';
 export { createVerifier } from './verifier.js';

@@ -1,6 +1,6 @@
 /**
  * Builds the issuer and key-source graph from validated options: one key source per issuer
- * (a shared secret, a static key set, a JWKS URL, or OIDC discovery), never shared between
+ * (a shared secret, a static key set or single key, a JWKS URL, or OIDC discovery), never shared between
  * issuers. Validation lives in options.ts; this module only assembles.
  */
 import type { Algorithm } from './algorithms.js';
@@ -16,11 +16,13 @@ import {
   StaticKeySource,
 } from './key-sources.js';
 import type { PresentationSettings } from './presentation.js';
+import { SingleKeySource } from './static-keys.js';
 
 /** Where an issuer's keys come from, validated. */
 export type KeySpec =
   | { readonly kind: 'secret'; readonly bytes: Uint8Array }
   | { readonly kind: 'jwks'; readonly jwks: unknown; readonly option: string }
+  | { readonly kind: 'key'; readonly jwk: Readonly<Record<string, unknown>> }
   | { readonly kind: 'jwksUri'; readonly url: string }
   | { readonly kind: 'discovery' };
 
@@ -64,6 +66,9 @@ export function buildKeySource(
       }
       return new StaticKeySource(ring, presentation);
     }
+    case 'key':
+      // Checked by staticKeyOf: a public key bound to its algorithms.
+      return new SingleKeySource(new KeyRing({ keys: [key.jwk] }, engine, logger), key.jwk.kid);
     case 'jwksUri':
     case 'discovery': {
       const url = key.kind === 'jwksUri' ? key.url : undefined;

@@ -8,23 +8,51 @@ import type { ClaimRules } from './claims.js';
 import { DEFAULT_ENGINE, type Engine, type EngineName, engineAvailable, getEngine } from './engine.js';
 import { type FetchLike, type HttpLimits, isAllowedUrl } from './http.js';
 import { buildKeySource, type GraphSettings, type KeySpec } from './issuer-graph.js';
+import type { IssuerSelector } from './issuer-selection.js';
 import { type KeyCache, keyCacheOption } from './key-cache.js';
 import type { Logger } from './key-ring.js';
 import type { KeySource } from './key-sources.js';
 import type { PresentationSettings } from './presentation.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
+import { type StaticKey, staticKeyOf } from './static-keys.js';
 
 /** A JSON Web Key Set (RFC 7517 5), public keys only. */
 export interface JsonWebKeySet {
   readonly keys: readonly Readonly<Record<string, unknown>>[];
 }
 
+/** A single public JSON Web Key (RFC 7517 4). Its `alg`, when present, is the one it verifies. */
+export type JsonWebKey = Readonly<Record<string, unknown>>;
+
+interface KeySourceMembers {
+  /** The issuer's JWKS URL (no discovery). */
+  readonly jwksUri: string;
+  /** A static public key set. */
+  readonly jwks: JsonWebKeySet;
+  /** A shared HMAC secret (HS*), at least 32 random bytes. */
+  readonly secret: string | Uint8Array;
+  /**
+   * A PEM SPKI public key (`-----BEGIN PUBLIC KEY-----`), as Clerk, Supabase and many IdPs show
+   * for networkless verification. Needs `algorithms`, which must fit the key type.
+   */
+  readonly publicKey: string;
+  /** A single public JWK; its `alg` (else `algorithms`) is the algorithm it verifies. */
+  readonly jwk: JsonWebKey;
+}
+
+/** One member of {@link KeySourceMembers}, the others excluded. */
+type OnlyKeySource<K extends keyof KeySourceMembers> = { readonly [P in K]: KeySourceMembers[P] } & {
+  readonly [P in Exclude<keyof KeySourceMembers, K>]?: never;
+};
+
 /** Exactly one key source. None of them means OIDC discovery from the issuer. */
 export type KeySourceOptions =
-  | { readonly jwksUri: string; readonly jwks?: never; readonly secret?: never }
-  | { readonly jwks: JsonWebKeySet; readonly jwksUri?: never; readonly secret?: never }
-  | { readonly secret: string | Uint8Array; readonly jwksUri?: never; readonly jwks?: never }
-  | { readonly jwksUri?: never; readonly jwks?: never; readonly secret?: never };
+  | OnlyKeySource<'jwksUri'>
+  | OnlyKeySource<'jwks'>
+  | OnlyKeySource<'secret'>
+  | OnlyKeySource<'publicKey'>
+  | OnlyKeySource<'jwk'>
+  | { readonly [P in keyof KeySourceMembers]?: never };
 
 /** One accepted issuer of a multi-issuer verifier. Its keys are never shared with another. */
 export type IssuerOptions = {
@@ -39,10 +67,7 @@ export type IssuerOptions = {
 type NoIssuerOptions = {
   readonly issuer?: never;
   readonly issuers?: never;
-  readonly jwksUri?: never;
-  readonly jwks?: never;
-  readonly secret?: never;
-};
+} & { readonly [P in keyof KeySourceMembers]?: never };
 
 /** Where tokens come from: an Auth0 `domain`, an `issuer` with a key source, or `issuers`. */
 export type IssuerSelection =
@@ -58,16 +83,13 @@ export type IssuerSelection =
       readonly domain?: never;
       readonly issuers?: never;
     } & KeySourceOptions)
-  | {
+  | ({
       readonly issuers: readonly IssuerOptions[];
       /** Default audience of the issuers that have none of their own. */
       readonly audience?: string | readonly string[];
       readonly domain?: never;
       readonly issuer?: never;
-      readonly jwksUri?: never;
-      readonly jwks?: never;
-      readonly secret?: never;
-    };
+    } & { readonly [P in keyof KeySourceMembers]?: never });
 
 export interface CommonOptions<TSchema extends StandardSchemaV1 | undefined = undefined> {
   /** Accepted `alg` values. Never `none`; never symmetric and asymmetric together. @default ['RS256'] (['HS256'] with `secret`) */
@@ -120,6 +142,13 @@ export interface CommonOptions<TSchema extends StandardSchemaV1 | undefined = un
   readonly logger?: Logger;
   /** Issuer metadata and key sets shared by a fleet, e.g. `redisKeyCache(client)` from `scopegate/redis`. @default undefined (per instance) */
   readonly keyCache?: KeyCache;
+  /**
+   * Per request, which configured issuers are acceptable (e.g. by a tenant header your gateway
+   * sets): exact `iss` values. A name that is not configured, or none, refuses the token (401
+   * `invalid_issuer`); a throw is a 503. `verify(token)` without a request accepts every issuer.
+   * @default undefined (every configured issuer, on every request)
+   */
+  readonly selectIssuers?: IssuerSelector;
 }
 
 export type VerifierOptions<TSchema extends StandardSchemaV1 | undefined = undefined> =
@@ -145,6 +174,7 @@ export interface NormalizedOptions {
   readonly presentation: PresentationSettings;
   readonly engine: Engine;
   readonly keyCache: KeyCache | undefined;
+  readonly selectIssuers: IssuerSelector | undefined;
 }
 
 const DEFAULTS = {
@@ -247,6 +277,8 @@ const ISSUER_OPTION_NAMES: Readonly<Record<KeysOfUnion<IssuerOptions>, true>> = 
   jwksUri: true,
   jwks: true,
   secret: true,
+  publicKey: true,
+  jwk: true,
 };
 const OPTION_NAMES: Readonly<Record<KeysOfUnion<VerifierOptions<StandardSchemaV1>>, true>> = {
   ...ISSUER_OPTION_NAMES,
@@ -274,7 +306,9 @@ const OPTION_NAMES: Readonly<Record<KeysOfUnion<VerifierOptions<StandardSchemaV1
   crypto: true,
   logger: true,
   keyCache: true,
+  selectIssuers: true,
 };
+const KEY_SOURCES = ['jwksUri', 'jwks', 'secret', 'publicKey', 'jwk'] as const;
 const KNOWN_ISSUER_OPTIONS: ReadonlySet<string> = new Set(Object.keys(ISSUER_OPTION_NAMES));
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys(OPTION_NAMES));
 
@@ -381,6 +415,10 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
   }
 
   const keyCache = keyCacheOption(o.keyCache);
+  const selectIssuers = o.selectIssuers;
+  if (selectIssuers !== undefined && typeof selectIssuers !== 'function') {
+    throw invalid('selectIssuers', 'a function (request) => issuer | issuers');
+  }
 
   // Collect the issuers, each with its own key source options.
   const selections = ['domain', 'issuer', 'issuers'].filter((name) => o[name] !== undefined);
@@ -390,7 +428,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
   const defaultAudience = o.audience === undefined ? undefined : stringList(o.audience, 'audience');
   const sources: Record<string, unknown>[] = [];
   if (o.domain !== undefined) {
-    for (const key of ['jwksUri', 'jwks', 'secret']) {
+    for (const key of KEY_SOURCES) {
       if (o[key] !== undefined) throw new TypeError(`"${key}" option cannot be combined with "domain"`);
     }
     const host = normalizeDomain(o.domain);
@@ -401,13 +439,21 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     });
   } else if (o.issuer !== undefined) {
     for (const issuer of stringList(o.issuer, 'issuer')) {
-      sources.push({ issuer, jwksUri: o.jwksUri, jwks: o.jwks, secret: o.secret, algorithms: o.algorithms });
+      sources.push({
+        issuer,
+        jwksUri: o.jwksUri,
+        jwks: o.jwks,
+        secret: o.secret,
+        publicKey: o.publicKey,
+        jwk: o.jwk,
+        algorithms: o.algorithms,
+      });
     }
   } else {
     if (!Array.isArray(o.issuers) || o.issuers.length === 0) {
       throw invalid('issuers', 'a non-empty array of { issuer, ...key source }');
     }
-    for (const key of ['jwksUri', 'jwks', 'secret']) {
+    for (const key of KEY_SOURCES) {
       if (o[key] !== undefined) throw new TypeError(`"${key}" option belongs inside each entry of "issuers"`);
     }
     o.issuers.forEach((entry, index) => {
@@ -434,7 +480,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     const issuer = source.issuer;
     if (typeof issuer !== 'string' || issuer === '') throw invalid(name('issuer'), 'a non-empty string');
     if (issuers.has(issuer)) throw invalid(name('issuer'), `unique (${issuer} is listed twice)`);
-    const given = ['jwksUri', 'jwks', 'secret'].filter((key) => source[key] !== undefined);
+    const given = KEY_SOURCES.filter((key) => source[key] !== undefined);
     if (given.length > 1)
       throw new TypeError(
         `"${name(given[0] as string)}" and "${name(given[1] as string)}" options are exclusive`,
@@ -445,11 +491,25 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     if (!audience) throw invalid(audienceOption, 'a non-empty string or array of strings (it is required)');
 
     const symmetric = source.secret !== undefined;
-    const algorithms = algorithmList(
-      source.algorithms !== undefined ? source.algorithms : label ? o.algorithms : undefined,
-      label && source.algorithms !== undefined ? name('algorithms') : 'algorithms',
-      symmetric ? ['HS256'] : ['RS256'],
-    );
+    const algorithmsOption = label && source.algorithms !== undefined ? name('algorithms') : 'algorithms';
+    let staticKey: StaticKey | undefined;
+    if (source.publicKey !== undefined || source.jwk !== undefined) {
+      // A JWK's own `alg` wins over the verifier-wide default of an `issuers` entry; a PEM takes it.
+      const inherited = label && source.publicKey !== undefined ? o.algorithms : undefined;
+      const given = source.algorithms !== undefined ? source.algorithms : inherited;
+      const option = label && inherited === undefined ? name('algorithms') : algorithmsOption;
+      staticKey = staticKeyOf(source, given === undefined ? undefined : algorithmList(given, option, []), {
+        key: name(source.publicKey !== undefined ? 'publicKey' : 'jwk'),
+        algorithms: option,
+      });
+    }
+    const algorithms =
+      staticKey?.algorithms ??
+      algorithmList(
+        source.algorithms !== undefined ? source.algorithms : label ? o.algorithms : undefined,
+        algorithmsOption,
+        symmetric ? ['HS256'] : ['RS256'],
+      );
     for (const alg of algorithms) {
       if (isSymmetric(alg) !== symmetric) {
         throw invalid(
@@ -463,6 +523,8 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     let key: KeySpec;
     if (symmetric) {
       key = { kind: 'secret', bytes: secretBytes(source.secret, algorithms, name('secret')) };
+    } else if (staticKey) {
+      key = { kind: 'key', jwk: staticKey.jwk };
     } else if (source.jwks !== undefined) {
       key = { kind: 'jwks', jwks: source.jwks as JsonWebKeySet, option: name('jwks') };
     } else if (source.jwksUri !== undefined) {
@@ -509,5 +571,6 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     presentation,
     engine,
     keyCache,
+    selectIssuers: selectIssuers as IssuerSelector | undefined,
   });
 }

@@ -58,9 +58,17 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
   #consulted = false;
   #presentation: Presentation | undefined;
   readonly #scheme: AuthScheme | undefined;
+  // The issuers this request accepts (`selectIssuers`), asked only when a token is verified.
+  readonly #selection: (() => Promise<readonly string[]>) | undefined;
 
-  constructor(verifier: VerifierInternals<TClaims>, extraction: Credentials, options: NormalizedOptions) {
+  constructor(
+    verifier: VerifierInternals<TClaims>,
+    extraction: Credentials,
+    options: NormalizedOptions,
+    selection?: () => Promise<readonly string[]>,
+  ) {
     this.#verifier = verifier;
+    this.#selection = selection;
     // Until DPoP verification is integrated, the DPoP scheme stays what it was: a scheme that is
     // not ours, read as no credentials (401 missing_token).
     this.#extraction = 'scheme' in extraction && extraction.scheme === 'DPoP' ? MISSING : extraction;
@@ -101,8 +109,11 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
 
   #resolve(): Promise<TClaims> {
     switch (this.#extraction.kind) {
-      case 'token':
-        return this.#verifier.verify(this.#extraction.token);
+      case 'token': {
+        const { token } = this.#extraction;
+        if (!this.#selection) return this.#verifier.verify(token);
+        return this.#selection().then((issuers) => this.#verifier.verify(token, { issuers }));
+      }
       case 'missing':
         return Promise.reject(this.#refuse('missing_token'));
       case 'invalid_request':

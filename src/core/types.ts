@@ -63,9 +63,21 @@ export interface RequestAuth<TClaims = JwtClaims> {
   readonly consulted: boolean;
 }
 
+/** Options of one `verify()` call. */
+export interface VerifyOptions {
+  /**
+   * The configured issuers this token may come from (exact `iss` values). A name that is not
+   * configured, or an empty list, refuses the token (401 `invalid_issuer`). @default every configured issuer
+   */
+  readonly issuers?: string | readonly string[];
+}
+
 export interface Verifier<TClaims = JwtClaims> {
-  /** Verifies a bare JWT. @throws AuthError */
-  verify(token: string): Promise<TClaims>;
+  /**
+   * Verifies a bare JWT, from any configured issuer unless `options.issuers` narrows them (as
+   * `selectIssuers` does for a request). @throws AuthError
+   */
+  verify(token: string, options?: VerifyOptions): Promise<TClaims>;
   /**
    * The per-request auth state of a fetch `Request`, `Headers`, Node request, header value... or
    * of a function returning one (adapters: reading an exotic request then never throws here).

@@ -3,13 +3,15 @@
  *
  * Order of work for a token (cheapest refusal first, nothing trusted before the signature):
  * length cap -> strict compact parse -> header policy (alg allow-list, crit, JWE parameters)
- * -> issuer routed by `iss` against the allow-list (no network for an unknown issuer)
+ * -> issuer routed by `iss` against the allow-list (no network for an unknown issuer), and
+ *    against the request's `selectIssuers` choice
  * -> key by (alg, kid) from that issuer only -> signature -> claims -> custom schema.
  */
 import { isAlgorithm } from './algorithms.js';
 import { isAccessTokenType, validateClaims } from './claims.js';
 import { type RequestLike, readCredentials } from './credentials.js';
 import { AuthError, type AuthRefusalReason } from './errors.js';
+import { issuersOption, runSelector, selectionProblem } from './issuer-selection.js';
 import { parseCompactJws } from './jws.js';
 import { type NormalizedOptions, normalizeOptions, type VerifierOptions } from './options.js';
 import { bindPresentation, type PresentationSettings } from './presentation.js';
@@ -18,7 +20,14 @@ import { checkClaims, checkScopes, grantedScopes } from './scopes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import { verifierStatus } from './status.js';
 import { TokenCache } from './token-cache.js';
-import type { AccessPolicy, ClaimsOf, RequestAuth, Verifier, VerifierStatus } from './types.js';
+import type {
+  AccessPolicy,
+  ClaimsOf,
+  RequestAuth,
+  Verifier,
+  VerifierStatus,
+  VerifyOptions,
+} from './types.js';
 import { type ValidityWindow, validityOf } from './validity.js';
 
 // Header parameters that only JWE uses: their presence means the token is not ours (SECURITY.md #51).
@@ -85,20 +94,30 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
     return this.#options.presentation;
   }
 
-  async verify(token: string): Promise<TClaims> {
+  async verify(token: string, verifyOptions?: VerifyOptions): Promise<TClaims> {
     try {
-      return await this.#verify(token);
+      return await this.#verify(token, issuersOption(verifyOptions?.issuers));
     } catch (error) {
       throw bindPresentation(error, this.#options.presentation);
     }
   }
 
-  async #verify(token: string): Promise<TClaims> {
+  /** Why a token of `iss` is refused under the request's issuer selection (server-side detail). */
+  #checkSelection(iss: string, selected: readonly string[] | undefined): void {
+    const problem = selected && selectionProblem(iss, selected, this.#options.issuers);
+    if (problem) throw new AuthError('invalid_issuer', { detail: problem });
+  }
+
+  async #verify(token: string, selected: readonly string[] | undefined): Promise<TClaims> {
     const options = this.#options;
     if (typeof token !== 'string' || token === '') throw this.#fail('malformed_token');
     if (token.length > options.maxTokenLength) throw this.#fail('token_too_large');
     const cached = this.#cache?.get(token, Date.now());
-    if (cached) return cached;
+    if (cached) {
+      // A cached token was verified for some request: this one's selection still applies.
+      this.#checkSelection((cached as { iss: string }).iss, selected);
+      return cached;
+    }
 
     const jws = parseCompactJws(token);
     if (!jws) throw this.#fail('malformed_token');
@@ -112,6 +131,8 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
     const iss = Object.hasOwn(payload, 'iss') ? payload.iss : undefined;
     const issuer = typeof iss === 'string' ? options.issuers.get(iss) : undefined;
     if (!issuer) throw this.#fail('invalid_issuer');
+    // Before any key is looked up: a token of another tenant costs no fetch.
+    this.#checkSelection(issuer.issuer, selected);
     if (!issuer.algorithms.has(alg)) throw this.#fail('unsupported_algorithm');
 
     const kid = Object.hasOwn(header, 'kid') ? header.kid : undefined;
@@ -167,14 +188,18 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
 
   authenticate(request: RequestLike | (() => RequestLike)): RequestAuth<TClaims> {
     let credentials: Credentials;
+    let source: RequestLike;
     try {
-      const source = typeof request === 'function' ? request() : request;
+      source = typeof request === 'function' ? request() : request;
       credentials = readCredentials(source, this.#options);
     } catch (error) {
       // A hostile or broken request object (a throwing getter): never throw here, reject later.
       credentials = { kind: 'unreadable', error };
     }
-    return new LazyRequestAuth(this, credentials, this.#options);
+    const select = this.#options.selectIssuers;
+    // Run only when a token is verified, once per request (the claims are memoized).
+    const selection = select && credentials.kind === 'token' ? () => runSelector(select, source) : undefined;
+    return new LazyRequestAuth(this, credentials, this.#options, selection);
   }
 
   scopes(claims: TClaims): ReadonlySet<string> {
