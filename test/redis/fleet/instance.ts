@@ -30,7 +30,7 @@ const verifier = createVerifier({
   jwksUri: env('JWKS_URI'),
   allowInsecureLoopback: true,
   cooldownMs: Number(env('COOLDOWN_MS')),
-  keyCache: redisKeyCache(redis, { prefix: env('PREFIX'), secret: env('CACHE_SECRET'), timeoutMs: 200 }),
+  keyCache: redisKeyCache(redis, { prefix: env('PREFIX'), secret: env('CACHE_SECRET'), timeoutMs: 2000 }),
 });
 
 let handler: (req: IncomingMessage, res: ServerResponse) => void;
