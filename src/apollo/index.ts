@@ -78,7 +78,10 @@ function answerAuthErrors(
   else body.initialResult = { ...body.initialResult, errors };
 
   if (requestContext.requestIsBatched) return;
-  const answer = authStatusOf({ data: result.data, errors: exposed });
+  const answer = authStatusOf(
+    { data: result.data, errors: exposed },
+    (requestContext.contextValue as { auth?: unknown } | null | undefined)?.auth,
+  );
   if (!answer) return;
   response.http.status = answer.status;
   for (const [name, value] of Object.entries(answer.headers)) response.http.headers.set(name, value);
@@ -142,7 +145,12 @@ export function apolloAuth<TClaims = JwtClaims>(options: ApolloAuthOptions<TClai
           },
           async willSendResponse(requestContext) {
             answerAuthErrors(requestContext, prechecked.get(requestContext) ?? requestContext.errors);
-            if (consulted(requestContext.contextValue)) markConsulted(requestContext.response.http.headers);
+            if (consulted(requestContext.contextValue)) {
+              markConsulted(
+                requestContext.response.http.headers,
+                (requestContext.contextValue as { auth?: unknown } | null | undefined)?.auth,
+              );
+            }
           },
         };
       },

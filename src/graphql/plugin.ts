@@ -10,7 +10,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { RequestLike } from '../core/credentials.js';
 import { isAuthError } from '../core/errors.js';
 import { answeringRefusal } from '../core/policy.js';
-import { bindToRequest } from '../core/request-auth.js';
+import { bindToRequest, presentationOfRequest } from '../core/request-auth.js';
 import { authResponseHeaders } from '../core/response.js';
 import type { JwtClaims, RequestAuth, Verifier } from '../core/types.js';
 import { type AuthContext, hasAuth } from './context.js';
@@ -71,6 +71,7 @@ interface ResultLike {
  */
 export function authStatusOf(
   result: ResultLike,
+  auth?: unknown,
 ): { readonly index: number; readonly status: number; readonly headers: Record<string, string> } | undefined {
   if (result.data !== undefined && result.data !== null) return undefined;
   const errors = result.errors;
@@ -78,11 +79,13 @@ export function authStatusOf(
   const refusals = errors.map(authErrorOf);
   const refusal = answeringRefusal(refusals);
   if (refusal === undefined) return undefined;
+  // An error the application threw takes the request's presentation (scheme, DPoP, nonce).
+  bindToRequest(refusal, auth);
   return { index: refusals.indexOf(refusal), status: refusal.status, headers: authResponseHeaders(refusal) };
 }
 
-function withAuthStatus<T extends ResultLike>(result: T): T | undefined {
-  const answer = authStatusOf(result);
+function withAuthStatus<T extends ResultLike>(result: T, auth: unknown): T | undefined {
+  const answer = authStatusOf(result, auth);
   if (!answer || !result.errors) return undefined;
   const http = { status: answer.status, headers: answer.headers };
   return {
@@ -122,20 +125,26 @@ export function exposeAuthErrors<T extends ResultLike>(result: T, context: unkno
   };
 }
 
-/** The headers of a response that read the Authorization header: private, `Vary: Authorization`. */
-export function markConsulted(headers: {
-  get(name: string): string | null | undefined;
-  set(name: string, value: string): unknown;
-}): void {
-  headers.set('cache-control', authResponseHeaders()['cache-control'] as string);
+/**
+ * The headers of a response that read the Authorization header: private, `Vary: Authorization`
+ * (and `DPoP` when enabled), and the `DPoP-Nonce` of a DPoP request (`auth`: the context's).
+ */
+export function markConsulted(
+  headers: {
+    get(name: string): string | null | undefined;
+    set(name: string, value: string): unknown;
+  },
+  auth?: unknown,
+): void {
+  const ours = authResponseHeaders(null, presentationOfRequest(auth));
+  headers.set('cache-control', ours['cache-control'] as string);
   const vary = headers.get('vary');
-  if (
-    !vary
-      ?.toLowerCase()
-      .split(/\s*,\s*/)
-      .includes('authorization')
-  ) {
-    headers.set('vary', vary ? `${vary}, Authorization` : 'Authorization');
+  const present = new Set(vary?.toLowerCase().split(/\s*,\s*/));
+  const missing = (ours.vary as string).split(', ').filter((name) => !present.has(name.toLowerCase()));
+  if (missing.length > 0) headers.set('vary', [vary, ...missing].filter(Boolean).join(', '));
+  // A refusal already set its own (the same request's nonce); a success gets it here.
+  if (ours['dpop-nonce'] !== undefined && !headers.get('dpop-nonce')) {
+    headers.set('dpop-nonce', ours['dpop-nonce']);
   }
 }
 
@@ -206,13 +215,14 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
       });
       return check(args, setResultAndStopExecution);
     },
-    onResultProcess({ result, setResult }) {
+    onResultProcess({ request, result, setResult }) {
       if (!isResult(result)) return;
-      const next = withAuthStatus(result);
+      const next = withAuthStatus(result, auths.get(request));
       if (next) setResult(next);
     },
     onResponse({ request, response }) {
-      if (auths.get(request)?.consulted) markConsulted(response.headers);
+      const auth = auths.get(request);
+      if (auth?.consulted) markConsulted(response.headers, auth);
     },
   };
 }

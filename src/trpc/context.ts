@@ -8,6 +8,7 @@
 
 import type { RequestLike } from '../core/credentials.js';
 import { connectionSource } from '../core/credentials.js';
+import { isAuthError } from '../core/errors.js';
 import type { JwtClaims, RequestAuth, Verifier } from '../core/types.js';
 
 /**
@@ -85,7 +86,26 @@ export function createAuthContext<TClaims, TOptions extends object = AuthContext
     throw new TypeError('createAuthContext: "credentials" must be a function');
   }
   // A reader that throws (an exotic request object) makes auth reject when asked, never createContext throw.
-  return (opts) => ({
-    auth: verifier.authenticate(() => (read ? read(opts) : credentialsOf(opts as AuthContextOptions))),
+  return (opts) => {
+    const auth = verifier.authenticate(() => (read ? read(opts) : credentialsOf(opts as AuthContextOptions)));
+    const socket = (opts as AuthContextOptions).res;
+    if (auth.scheme === 'DPoP' && isWebSocket(socket)) checkAtConnect(auth, socket as ClosableSocket);
+    return { auth };
+  };
+}
+
+interface ClosableSocket {
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * DPoP over a WebSocket: the proof (bound to `GET` and the upgrade URL) is checked once, at
+ * connect, while it is fresh. A proof without the server's current nonce closes the socket with
+ * 4403 `use_dpop_nonce`, so the client reconnects with the nonce of any HTTP response; other
+ * refusals reach the procedures as usual (the memoized rejection).
+ */
+function checkAtConnect(auth: RequestAuth<unknown>, socket: ClosableSocket): void {
+  auth.claims().catch((error: unknown) => {
+    if (isAuthError(error) && error.reason === 'use_dpop_nonce') socket.close(4403, 'use_dpop_nonce');
   });
 }
