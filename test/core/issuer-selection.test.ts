@@ -94,7 +94,7 @@ describe('selectIssuers through authenticate()', () => {
     expect(error.reason).toBe('invalid_issuer');
     expect(error.detail).toBe(`the token's issuer "${A}" is not among the issuers selected for this request`);
     expect(error.wwwAuthenticate).toBe(
-      'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"',
+      'Bearer realm="api", error="invalid_token", error_description="The access token is invalid", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
     );
     expect(error.toJSON()).not.toHaveProperty('detail');
     expect(hits()).toEqual(before);

@@ -20,7 +20,8 @@ const TENANTS = { a: 'https://tenant-a.example.test/', b: 'https://tenant-b.exam
 const JWKS_PATH = '/.well-known/jwks.json';
 const REFUSED = {
   status: 401,
-  challenge: 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"',
+  challenge:
+    'Bearer realm="api", error="invalid_token", error_description="The access token is invalid", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
   code: 'UNAUTHORIZED',
   reason: 'invalid_issuer',
 } as const;
