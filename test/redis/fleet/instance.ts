@@ -6,8 +6,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
-import { createVerifier } from '../../../src/core/index.js';
-import { redisKeyCache } from '../../../src/redis/index.js';
+import { createVerifier, type VerifierOptions } from '../../../src/core/index.js';
+import { redisKeyCache, redisReplayStore } from '../../../src/redis/index.js';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -23,7 +23,7 @@ const redis = createClient({
 redis.on('error', () => {});
 await redis.connect();
 
-const verifier = createVerifier({
+const options: VerifierOptions = {
   issuer: env('ISSUER'),
   audience: env('AUDIENCE'),
   algorithms: ['ES256'],
@@ -31,7 +31,15 @@ const verifier = createVerifier({
   allowInsecureLoopback: true,
   cooldownMs: Number(env('COOLDOWN_MS')),
   keyCache: redisKeyCache(redis, { prefix: env('PREFIX'), secret: env('CACHE_SECRET'), timeoutMs: 200 }),
-});
+};
+// DPOP=1: proofs are claimed in the shared Redis, so a proof used on one instance is a replay on
+// every other. (Set by the fleet test once the core takes the `dpop` option.)
+// The instances stand behind one load balancer: proofs name its origin, not an instance's port.
+const dpop = process.env.DPOP === '1' && {
+  dpop: { replayStore: redisReplayStore(redis, { prefix: env('PREFIX'), timeoutMs: 200 }) },
+  publicOrigin: env('PUBLIC_ORIGIN'),
+};
+const verifier = createVerifier({ ...options, ...dpop });
 
 let handler: (req: IncomingMessage, res: ServerResponse) => void;
 // Each kind loads only its own framework: three processes start faster on a busy machine.
