@@ -62,7 +62,7 @@ describe.skipIf(!DPOP_VERIFIED)('Apollo Server, allowed mode', () => {
     expect(reply).toMatchObject({ status: 200, challenge: null, body: { data: { notes: [] } } });
   });
 
-  it('#DPoP binding: refuses a cnf.jkt token under Bearer (invalid_token_binding)', async () => {
+  it('#63 Apollo: refuses a cnf.jkt token under Bearer (invalid_token_binding)', async () => {
     const token = await key.sign({ scope: 'notes:read' });
     const reply = await post(url, { authorization: `Bearer ${token}` });
     expect(reply.status).toBe(401);
@@ -70,7 +70,7 @@ describe.skipIf(!DPOP_VERIFIED)('Apollo Server, allowed mode', () => {
     expect(reply.challenge).toBe(DPOP_CHALLENGES.bindingUnderBearer);
   });
 
-  it('#DPoP replay: refuses a replayed proof (invalid_dpop_proof)', async () => {
+  it('#86 Apollo: refuses a replayed proof (invalid_dpop_proof)', async () => {
     const token = await key.sign({ scope: 'notes:read' });
     const headers = await dpopHeaders(key, { method: 'POST', url, token });
     expect((await post(url, headers)).status).toBe(200);
@@ -82,7 +82,7 @@ describe.skipIf(!DPOP_VERIFIED)('Apollo Server, allowed mode', () => {
 });
 
 describe.skipIf(!DPOP_VERIFIED)('Apollo Server, required mode', () => {
-  it('refuses a Bearer token (dpop_required, the bare DPoP challenge) and accepts DPoP', async () => {
+  it('#91 Apollo: refuses a Bearer token (dpop_required, the bare DPoP challenge) and accepts DPoP', async () => {
     const url = await serve({ mode: 'required' });
     const bearer = await issuer.sign({ scope: 'notes:read' });
     const reply = await post(url, { authorization: `Bearer ${bearer}` });
@@ -95,7 +95,7 @@ describe.skipIf(!DPOP_VERIFIED)('Apollo Server, required mode', () => {
 });
 
 describe.skipIf(!DPOP_VERIFIED)('Apollo Server with server nonces', () => {
-  it('#DPoP nonce: use_dpop_nonce 401 with a DPoP-Nonce, then success; DPoP-Nonce on every DPoP response', async () => {
+  it('#92 Apollo: use_dpop_nonce 401 with a DPoP-Nonce, then success; DPoP-Nonce on every DPoP response', async () => {
     const url = await serve({ nonce: { secret: NONCE_SECRET } });
     const token = await key.sign({ scope: 'notes:read' });
     const first = await post(url, await dpopHeaders(key, { method: 'POST', url, token }));

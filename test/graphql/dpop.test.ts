@@ -83,7 +83,7 @@ describe.skipIf(!DPOP_VERIFIED)('yoga over HTTP, allowed mode (the default)', ()
     expect(reply).toMatchObject({ status: 200, challenge: null, body: { data: { notes: [] } } });
   });
 
-  it('GET: the proof binds GET and the URL without its query', async () => {
+  it('#83 GET: the proof binds GET and the URL without its query', async () => {
     const token = await key.sign({ scope: 'notes:read' });
     const target = `${url}?query=${encodeURIComponent(QUERY)}`;
     const headers = await dpopHeaders(key, { method: 'GET', url, token });
@@ -99,7 +99,7 @@ describe.skipIf(!DPOP_VERIFIED)('yoga over HTTP, allowed mode (the default)', ()
     expect(refused.challenge).toBe(DPOP_CHALLENGES.invalidProof);
   });
 
-  it('#DPoP binding: a cnf.jkt token under Bearer is refused (invalid_token_binding)', async () => {
+  it('#63 yoga: a cnf.jkt token under Bearer is refused (invalid_token_binding)', async () => {
     const token = await key.sign({ scope: 'notes:read' });
     const reply = await post(url, { authorization: `Bearer ${token}` });
     expect(reply.status).toBe(401);
@@ -107,7 +107,7 @@ describe.skipIf(!DPOP_VERIFIED)('yoga over HTTP, allowed mode (the default)', ()
     expect(reply.challenge).toBe(DPOP_CHALLENGES.bindingUnderBearer);
   });
 
-  it('#DPoP replay: the same proof twice is refused the second time', async () => {
+  it('#86 yoga: the same proof twice is refused the second time', async () => {
     const token = await key.sign({ scope: 'notes:read' });
     const headers = await dpopHeaders(key, { method: 'POST', url, token });
     expect((await post(url, headers)).status).toBe(200);
@@ -168,7 +168,7 @@ describe.skipIf(!DPOP_VERIFIED)('yoga with server nonces', () => {
     url = await serveYoga(withDpop({ nonce: { secret: NONCE_SECRET } }));
   });
 
-  it('#DPoP nonce: a proof without a nonce gets 401 use_dpop_nonce and a DPoP-Nonce; with it, 200 and a fresh nonce', async () => {
+  it('#92 yoga: a proof without a nonce gets 401 use_dpop_nonce and a DPoP-Nonce; with it, 200 and a fresh nonce', async () => {
     const token = await key.sign({ scope: 'notes:read' });
     const first = await post(url, await dpopHeaders(key, { method: 'POST', url, token }));
     expect(first.status).toBe(401);
@@ -183,7 +183,7 @@ describe.skipIf(!DPOP_VERIFIED)('yoga with server nonces', () => {
     expect(second.nonce).toMatch(/^[\w-]{16,}$/);
   });
 
-  it('a forged nonce is refused as stale: use_dpop_nonce again, with a fresh one', async () => {
+  it('#92 yoga: a forged nonce is refused as stale: use_dpop_nonce again, with a fresh one', async () => {
     const token = await key.sign({ scope: 'notes:read' });
     const reply = await post(
       url,
@@ -269,7 +269,7 @@ describe.skipIf(!DPOP_VERIFIED)('graphql-ws', () => {
     expect(await runWs(url, params)).toEqual({ data: { notes: [] } });
   });
 
-  it('a proof bound to the ws: URL itself, or to POST, closes 4403 invalid_dpop_proof', async () => {
+  it('#84 graphql-ws: a proof bound to the ws: URL itself, or to POST, closes 4403 invalid_dpop_proof', async () => {
     const url = await serveWs(issuer.verifierOptions);
     const token = await key.sign({ scope: 'notes:read' });
     const wsForm = await dpopHeaders(key, { method: 'GET', url, token });
@@ -278,7 +278,7 @@ describe.skipIf(!DPOP_VERIFIED)('graphql-ws', () => {
     expect(await runWs(url, post)).toEqual({ closed: { code: 4403, reason: 'invalid_dpop_proof' } });
   });
 
-  it('a cnf.jkt token under Bearer closes 4403 invalid_token_binding', async () => {
+  it('#63 graphql-ws: a cnf.jkt token under Bearer closes 4403 invalid_token_binding', async () => {
     const url = await serveWs(issuer.verifierOptions);
     const token = await key.sign({ scope: 'notes:read' });
     expect(await runWs(url, { authorization: `Bearer ${token}` })).toEqual({
@@ -286,7 +286,7 @@ describe.skipIf(!DPOP_VERIFIED)('graphql-ws', () => {
     });
   });
 
-  it('nonces on: a missing or stale nonce closes 4403 use_dpop_nonce; a nonce from an HTTP response opens it', async () => {
+  it('#92 graphql-ws: a missing or stale nonce closes 4403 use_dpop_nonce; a nonce from an HTTP response opens it', async () => {
     const options = withDpop({ nonce: { secret: NONCE_SECRET } });
     const url = await serveWs(options);
     const http = url.replace(/^ws/, 'http');

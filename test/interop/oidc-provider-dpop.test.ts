@@ -164,7 +164,7 @@ describe.skipIf(!DPOP_VERIFIED)('a tRPC API accepts them with a proof, refuses t
     expect(await response.json()).toEqual({ result: { data: { sub: CLIENT.id, scopes: ['read:notes'] } } });
   });
 
-  it('Bearer: 401 invalid_token_binding', async () => {
+  it('#63 oidc-provider token as Bearer: 401 invalid_token_binding', async () => {
     const token = (await dpopToken('read:notes')).body.access_token as string;
     const reply = await seen(await fetch(`${origin}/me`, { headers: { authorization: `Bearer ${token}` } }));
     expect(reply.status).toBe(401);
@@ -205,7 +205,7 @@ describe.skipIf(!DPOP_VERIFIED)('a yoga API accepts them with a proof, refuses t
     expect(reply).toMatchObject({ status: 200, body: { data: { notes: [] } } });
   });
 
-  it('Bearer: 401 invalid_token_binding', async () => {
+  it('#63 oidc-provider token as Bearer: 401 invalid_token_binding', async () => {
     const token = (await dpopToken('notes:read')).body.access_token as string;
     const reply = await post({ authorization: `Bearer ${token}` });
     expect(reply.status).toBe(401);
