@@ -43,6 +43,9 @@ export const DPOP_CHALLENGES = {
   required: DPOP,
 } as const;
 
+/** A `DPoP-Nonce` value: RFC 9449 NQCHARs (no space, quote or backslash), long enough to be unguessable. */
+export const NONCE_PATTERN = /^[\x21\x23-\x5b\x5d-\x7e]{16,}$/;
+
 /** A nonce secret of 32+ bytes (the same on every instance of a fleet). */
 export const NONCE_SECRET = 'the DPoP nonce secret of the e2e tests, 32+ bytes';
 

@@ -93,7 +93,7 @@ beforeAll(async () => {
   });
   handler = provider.callback();
   clientKey = await generateKeyPair('ES256');
-  verifier = createVerifier({ issuer, audience: API, allowInsecureLoopback: true });
+  verifier = createVerifier({ issuer, audience: API, algorithms: ['ES256'], allowInsecureLoopback: true });
 });
 
 afterAll(async () => {
