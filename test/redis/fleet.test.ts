@@ -124,7 +124,10 @@ async function callDpop(instance: Instance, token: string, headers?: Record<stri
   const sent = headers ?? (await dpopHeaders(dpopKey, { method, url: PUBLIC_ORIGIN + path, token }));
   const response = await fetch(instance.origin + path, {
     method,
-    headers: trpc ? sent : { ...sent, 'content-type': 'application/json', accept: 'application/json' },
+    // graphql-response+json: refusals keep their HTTP status (with application/json yoga answers 200).
+    headers: trpc
+      ? sent
+      : { ...sent, 'content-type': 'application/json', accept: 'application/graphql-response+json' },
     ...(!trpc && { body: JSON.stringify({ query: '{ me }' }) }),
   });
   const reply = await seen(response);

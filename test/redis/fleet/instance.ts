@@ -59,9 +59,10 @@ if (env('KIND') === 'trpc') {
   const { createYoga } = await import('graphql-yoga');
   const { authDirective, useAuth } = await import('../../../src/graphql/index.js');
   const { typeDefs, transformer } = authDirective();
+  // `me` is non-null: a refusal nulls `data`, so the response takes the refusal's HTTP status.
   const schema = transformer(
     makeExecutableSchema({
-      typeDefs: [typeDefs, 'type Query { me: String @auth }'],
+      typeDefs: [typeDefs, 'type Query { me: String! @auth }'],
       resolvers: {
         Query: {
           me: async (
