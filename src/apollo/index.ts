@@ -141,7 +141,12 @@ export function apolloAuth<TClaims = JwtClaims>(options: ApolloAuthOptions<TClai
           },
           async willSendResponse(requestContext) {
             answerAuthErrors(requestContext, prechecked.get(requestContext) ?? requestContext.errors);
-            if (consulted(requestContext.contextValue)) markConsulted(requestContext.response.http.headers);
+            if (consulted(requestContext.contextValue)) {
+              markConsulted(
+                requestContext.response.http.headers,
+                (requestContext.contextValue as { auth?: unknown } | null | undefined)?.auth,
+              );
+            }
           },
         };
       },

@@ -428,7 +428,11 @@ function explain({ token, issuer, args, algorithms, keys, verdict, now }: Explai
       actual: kid === undefined ? '(absent: every key usable with the alg is tried)' : show(kid),
     });
   }
-  if (verdict.reason === 'invalid_token_type' && 'value' in payload && Object.hasOwn(payload.value, 'cnf')) {
+  if (
+    verdict.reason === 'invalid_token_binding' &&
+    'value' in payload &&
+    Object.hasOwn(payload.value, 'cnf')
+  ) {
     signatureProven = true;
   }
   add({

@@ -83,8 +83,8 @@ export function validateClaims(
     if (exp === undefined || iat === undefined) throw fail('invalid_claims');
     if (exp - iat > rules.maxTokenLifetime) throw fail('invalid_claims');
   }
-  // RFC 9449 7.2 / RFC 8705 3: a sender-constrained token must not be accepted as a bearer token.
-  if (Object.hasOwn(payload, 'cnf')) throw fail('invalid_token_type');
+  // A `cnf` (sender-constrained token) is judged per request, by the scheme it came with
+  // (verifier.ts, request-auth.ts): never accepted as a bearer token (RFC 9449 7.2, RFC 8705 3).
 }
 
 /** RFC 9068 4: `at+jwt` or `application/at+jwt`, case-insensitively (RFC 7515 4.1.9). */

@@ -4,7 +4,15 @@
  * @module scopegate
  */
 export type { Algorithm, AsymmetricAlgorithm, SymmetricAlgorithm } from './algorithms.js';
-export type { AuthScheme, NodeRequestLike, RequestLike } from './credentials.js';
+export type { AuthScheme, NodeRequestLike, PublicOrigin, RequestLike } from './credentials.js';
+export {
+  createMemoryReplayStore,
+  type MemoryReplayStore,
+  type MemoryReplayStoreOptions,
+  ReplayStoreFullError,
+} from './dpop/memory-replay-store.js';
+export type { DpopNonceOptions } from './dpop/nonce.js';
+export type { ReplayClaimInfo, ReplayStore } from './dpop/replay-store.js';
 export type { EngineName } from './engine.js';
 export {
   AuthError,
@@ -21,6 +29,7 @@ export type { Logger } from './key-ring.js';
 export type { KeySourceStatus } from './key-sources.js';
 export type {
   CommonOptions,
+  DpopOptions,
   IssuerOptions,
   IssuerSelection,
   JsonWebKeySet,
@@ -28,6 +37,7 @@ export type {
   VerifierOptions,
 } from './options.js';
 export { allOf, answeringRefusal, describeScopes } from './policy.js';
+export type { DpopMode } from './presentation.js';
 export {
   type MetadataRequest,
   type ProtectedResourceMetadata,

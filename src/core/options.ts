@@ -3,15 +3,26 @@
  * frozen form. A bad option throws a TypeError that names it; the input is never mutated and
  * nothing is read from the environment.
  */
-import { ALGORITHMS, type Algorithm, isAlgorithm, isSymmetric } from './algorithms.js';
+import {
+  ALGORITHMS,
+  type Algorithm,
+  type AsymmetricAlgorithm,
+  isAlgorithm,
+  isSymmetric,
+} from './algorithms.js';
 import type { ClaimRules } from './claims.js';
+import { type PublicOrigin, validatePublicOrigin } from './credentials.js';
+import { createMemoryReplayStore } from './dpop/memory-replay-store.js';
+import { createDpopNonces, type DpopNonceOptions, type DpopNonces } from './dpop/nonce.js';
+import { type DpopProofSettings, dpopProofSettings } from './dpop/proof.js';
+import type { ReplayStore } from './dpop/replay-store.js';
 import { DEFAULT_ENGINE, type Engine, type EngineName, engineAvailable, getEngine } from './engine.js';
 import { type FetchLike, type HttpLimits, isAllowedUrl } from './http.js';
 import { buildKeySource, type GraphSettings, type KeySpec } from './issuer-graph.js';
 import { type KeyCache, keyCacheOption } from './key-cache.js';
 import type { Logger } from './key-ring.js';
 import type { KeySource } from './key-sources.js';
-import type { PresentationSettings } from './presentation.js';
+import type { DpopMode, PresentationSettings } from './presentation.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** A JSON Web Key Set (RFC 7517 5), public keys only. */
@@ -120,6 +131,43 @@ export interface CommonOptions<TSchema extends StandardSchemaV1 | undefined = un
   readonly logger?: Logger;
   /** Issuer metadata and key sets shared by a fleet, e.g. `redisKeyCache(client)` from `scopegate/redis`. @default undefined (per instance) */
   readonly keyCache?: KeyCache;
+  /** Sender-constrained tokens (RFC 9449). @default { mode: 'allowed' } */
+  readonly dpop?: DpopOptions;
+  /**
+   * The origin(s) clients address (`https://api.example.com`), or a function of the request
+   * returning them: the DPoP `htu` is checked against it behind a reverse proxy. Forwarded
+   * headers are never read. @default the request's own URL (Host, TLS from the socket)
+   */
+  readonly publicOrigin?: PublicOrigin;
+}
+
+/** The `dpop` option: DPoP (RFC 9449) proofs and sender-constrained tokens. */
+export interface DpopOptions {
+  /** `allowed`: Bearer and DPoP; `required`: DPoP only; `disabled`: Bearer only. @default 'allowed' */
+  readonly mode?: DpopMode;
+  /** Accepted proof algorithms, asymmetric only. @default ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'] */
+  readonly algorithms?: readonly AsymmetricAlgorithm[];
+  /** Oldest proof `iat` accepted, in seconds before now. @default 300 */
+  readonly maxAge?: number;
+  /** Seconds a proof `iat` may be in the future (also added to `maxAge`). @default 30 */
+  readonly clockTolerance?: number;
+  /** Server nonces (RFC 9449 8), stateless: every proof must then carry a live `DPoP-Nonce`. @default undefined (off) */
+  readonly nonce?: DpopNonceOptions;
+  /** Where proof identifiers are claimed. @default an in-memory store for this instance (`createMemoryReplayStore()`) */
+  readonly replayStore?: ReplayStore;
+  /** How long the replay store may take to answer, in ms; slower is a 503. @default 1000 */
+  readonly replayTimeoutMs?: number;
+}
+
+/** The validated `dpop` option. */
+export interface DpopSettings {
+  readonly mode: DpopMode;
+  readonly algorithms: readonly AsymmetricAlgorithm[];
+  /** Proof checks without the nonce (checked after the binding, by the request flow). */
+  readonly proof: DpopProofSettings;
+  readonly nonces: DpopNonces | undefined;
+  readonly replayStore: ReplayStore;
+  readonly replayTimeoutMs: number;
 }
 
 export type VerifierOptions<TSchema extends StandardSchemaV1 | undefined = undefined> =
@@ -145,6 +193,8 @@ export interface NormalizedOptions {
   readonly presentation: PresentationSettings;
   readonly engine: Engine;
   readonly keyCache: KeyCache | undefined;
+  readonly dpop: DpopSettings;
+  readonly publicOrigin: PublicOrigin | undefined;
 }
 
 const DEFAULTS = {
@@ -274,7 +324,57 @@ const OPTION_NAMES: Readonly<Record<KeysOfUnion<VerifierOptions<StandardSchemaV1
   crypto: true,
   logger: true,
   keyCache: true,
+  dpop: true,
+  publicOrigin: true,
 };
+const DPOP_OPTION_NAMES: Readonly<Record<keyof DpopOptions, true>> = {
+  mode: true,
+  algorithms: true,
+  maxAge: true,
+  clockTolerance: true,
+  nonce: true,
+  replayStore: true,
+  replayTimeoutMs: true,
+};
+const KNOWN_DPOP_OPTIONS: ReadonlySet<string> = new Set(Object.keys(DPOP_OPTION_NAMES));
+const DPOP_MODES: readonly DpopMode[] = ['disabled', 'allowed', 'required'];
+const DEFAULT_REPLAY_TIMEOUT_MS = 1000;
+
+/** Validates and defaults the `dpop` option. @throws TypeError naming `dpop.<option>` */
+function dpopOption(value: unknown, engine: EngineName, maxTokenLength: number): DpopSettings {
+  if (value !== undefined && !isPlainObject(value)) throw invalid('dpop', 'an object');
+  const o = (value ?? {}) as Record<string, unknown>;
+  rejectUnknownOptions(o, KNOWN_DPOP_OPTIONS, 'dpop.');
+  const mode = o.mode === undefined ? 'allowed' : o.mode;
+  if (!DPOP_MODES.includes(mode as DpopMode))
+    throw invalid('dpop.mode', '"disabled", "allowed" or "required"');
+  const proof = dpopProofSettings({
+    ...(o.algorithms !== undefined && { algorithms: o.algorithms as readonly AsymmetricAlgorithm[] }),
+    ...(o.maxAge !== undefined && { maxAge: o.maxAge as number }),
+    ...(o.clockTolerance !== undefined && { clockTolerance: o.clockTolerance as number }),
+    // A proof is held to the token's cap (#93): both travel in request headers.
+    maxLength: maxTokenLength,
+    engine,
+  });
+  const nonces = o.nonce === undefined ? undefined : createDpopNonces(o.nonce as DpopNonceOptions);
+  const store = o.replayStore;
+  if (store !== undefined && (!isPlainObject(store) || typeof store.claim !== 'function')) {
+    throw invalid('dpop.replayStore', 'an object with a claim(key, expiresAt) method (a ReplayStore)');
+  }
+  const replayTimeoutMs = positive(
+    o.replayTimeoutMs,
+    'dpop.replayTimeoutMs',
+    DEFAULT_REPLAY_TIMEOUT_MS,
+  ) as number;
+  return Object.freeze({
+    mode: mode as DpopMode,
+    algorithms: proof.algorithms,
+    proof,
+    nonces,
+    replayStore: (store as ReplayStore | undefined) ?? createMemoryReplayStore(),
+    replayTimeoutMs,
+  });
+}
 const KNOWN_ISSUER_OPTIONS: ReadonlySet<string> = new Set(Object.keys(ISSUER_OPTION_NAMES));
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys(OPTION_NAMES));
 
@@ -338,10 +438,13 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
   ) {
     throw invalid('resourceMetadata', 'an https URL (http on loopback only with "allowInsecureLoopback")');
   }
+  const dpop = dpopOption(o.dpop, engineName, maxTokenLength);
+  const publicOrigin = validatePublicOrigin(o.publicOrigin);
   const presentation: PresentationSettings = Object.freeze({
     realm,
     exposeReasons,
     ...(resourceMetadata !== undefined && { resourceMetadata }),
+    dpop: Object.freeze({ mode: dpop.mode, algorithms: dpop.algorithms }),
   });
 
   let schema: StandardSchemaV1 | undefined;
@@ -509,5 +612,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     presentation,
     engine,
     keyCache,
+    dpop,
+    publicOrigin,
   });
 }

@@ -4,6 +4,8 @@
  */
 
 import type { AuthScheme, Credentials as Extraction } from './credentials.js';
+import { checkTokenBinding } from './dpop/binding.js';
+import { type DpopCredentials, verifyDpopRequest } from './dpop/request.js';
 import { AuthError, isAuthError } from './errors.js';
 import type { NormalizedOptions } from './options.js';
 import { bindPresentation, type Presentation } from './presentation.js';
@@ -13,6 +15,8 @@ import type { AccessPolicy, RequestAuth, Verifier } from './types.js';
 export interface VerifierInternals<TClaims> extends Verifier<TClaims> {
   /** When verified claims stop being valid (ms since the epoch). */
   validUntil(claims: object): number;
+  /** Verifies a token without judging its `cnf` (the request's scheme decides). */
+  verifyToken(token: string): Promise<TClaims>;
 }
 
 /** What a request's credentials turned out to be; `unreadable` when reading them threw. */
@@ -58,12 +62,18 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
   #consulted = false;
   #presentation: Presentation | undefined;
   readonly #scheme: AuthScheme | undefined;
+  // The DPoP key, once this request's proof and binding were verified (never before).
+  #thumbprint: string | null = null;
+  // The DPoP-Nonce this request's responses carry (nonces on, DPoP scheme).
+  #nonce: string | undefined;
 
   constructor(verifier: VerifierInternals<TClaims>, extraction: Credentials, options: NormalizedOptions) {
     this.#verifier = verifier;
-    // Until DPoP verification is integrated, the DPoP scheme stays what it was: a scheme that is
-    // not ours, read as no credentials (401 missing_token).
-    this.#extraction = 'scheme' in extraction && extraction.scheme === 'DPoP' ? MISSING : extraction;
+    // `dpop.mode: 'disabled'`: the DPoP scheme is not ours, read as no credentials (401 missing_token).
+    this.#extraction =
+      options.dpop.mode === 'disabled' && 'scheme' in extraction && extraction.scheme === 'DPoP'
+        ? MISSING
+        : extraction;
     this.#options = options;
     this.#token = this.#extraction.kind === 'token' ? this.#extraction.token : null;
     this.#scheme = 'scheme' in this.#extraction ? this.#extraction.scheme : undefined;
@@ -72,6 +82,14 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
   get token(): string | null {
     this.#consulted = true;
     return this.#token;
+  }
+
+  get scheme(): AuthScheme | null {
+    return this.#extraction.kind === 'token' ? this.#extraction.scheme : null;
+  }
+
+  get thumbprint(): string | null {
+    return this.#thumbprint;
   }
 
   get consulted(): boolean {
@@ -102,7 +120,9 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
   #resolve(): Promise<TClaims> {
     switch (this.#extraction.kind) {
       case 'token':
-        return this.#verifier.verify(this.#extraction.token);
+        return this.#extraction.scheme === 'DPoP'
+          ? this.#dpop(this.#extraction)
+          : this.#bearer(this.#extraction.token);
       case 'missing':
         return Promise.reject(this.#refuse('missing_token'));
       case 'invalid_request':
@@ -114,16 +134,66 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
     }
   }
 
-  #refuse(reason: 'missing_token' | 'invalid_request' | 'token_too_large'): AuthError {
+  #refuse(reason: 'missing_token' | 'invalid_request' | 'token_too_large' | 'dpop_required'): AuthError {
     return bindPresentation(new AuthError(reason), this.presentation);
   }
 
-  /** How this request's refusals are presented: the verifier's settings and the request's scheme. */
+  /** Bearer (RFC 6750): refused in `required` mode; a sender-constrained token is refused (RFC 9449 7.2). */
+  async #bearer(token: string): Promise<TClaims> {
+    // verify() refuses any `cnf` with invalid_token_binding, whatever the mode (RFC 9449 7.2).
+    const claims = await this.#verifier.verify(token);
+    if (this.#options.dpop.mode === 'required') throw this.#refuse('dpop_required');
+    return claims;
+  }
+
+  /**
+   * DPoP (RFC 9449): the token, the proof, the binding, the nonce, the `jti` (dpop/request.ts),
+   * once per request. A context that outlives its token (a WebSocket) re-verifies the token and
+   * its binding to the key proven at connect, not the proof: that proof was claimed already.
+   */
+  async #dpop(credentials: DpopCredentials): Promise<TClaims> {
+    try {
+      const proven = this.#thumbprint;
+      if (proven !== null) {
+        const claims = await this.#verifier.verifyToken(credentials.token);
+        checkTokenBinding(claims as Readonly<Record<string, unknown>>, proven);
+        return claims;
+      }
+      const { claims, thumbprint } = await verifyDpopRequest(
+        credentials,
+        (token) => this.#verifier.verifyToken(token),
+        this.#options.dpop,
+      );
+      this.#thumbprint = thumbprint;
+      return claims;
+    } finally {
+      // Every DPoP response carries a nonce once nonces are on: make sure one is at hand.
+      await this.#issueNonce();
+    }
+  }
+
+  async #issueNonce(): Promise<void> {
+    const nonces = this.#options.dpop.nonces;
+    if (nonces === undefined || this.#nonce !== undefined) return;
+    this.#nonce = await nonces.issue(Math.floor(Date.now() / 1000));
+    this.#presentation = undefined;
+  }
+
+  /**
+   * How this request's refusals and responses are presented: the verifier's settings, the
+   * request's scheme, and for DPoP requests with nonces on, the `DPoP-Nonce` to send.
+   */
   get presentation(): Presentation {
-    this.#presentation ??= Object.freeze({
-      ...this.#options.presentation,
-      ...(this.#scheme && { scheme: this.#scheme }),
-    });
+    if (this.#presentation === undefined) {
+      const nonces = this.#scheme === 'DPoP' ? this.#options.dpop.nonces : undefined;
+      if (nonces && this.#nonce === undefined) this.#nonce = nonces.current(Math.floor(Date.now() / 1000));
+      const dpopNonce = nonces ? this.#nonce : undefined;
+      this.#presentation = Object.freeze({
+        ...this.#options.presentation,
+        ...(this.#scheme && { scheme: this.#scheme }),
+        ...(dpopNonce !== undefined && { dpopNonce }),
+      });
+    }
     return this.#presentation;
   }
 
@@ -169,4 +239,12 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
  */
 export function bindToRequest<T>(error: T, auth: unknown): T {
   return auth instanceof LazyRequestAuth ? bindPresentation(error, auth.presentation) : error;
+}
+
+/**
+ * The presentation of the request behind `auth` (a context's `auth`), for the headers of a
+ * response that was not refused (`Vary`, `DPoP-Nonce`); undefined for a foreign `auth`.
+ */
+export function presentationOfRequest(auth: unknown): Presentation | undefined {
+  return auth instanceof LazyRequestAuth ? auth.presentation : undefined;
 }

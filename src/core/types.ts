@@ -2,7 +2,7 @@
  * The public types of the verifier and of the per-request auth state.
  */
 
-import type { RequestLike } from './credentials.js';
+import type { AuthScheme, RequestLike } from './credentials.js';
 import type { AuthError } from './errors.js';
 import type { KeySourceStatus } from './key-sources.js';
 import type { ClaimCheck, ScopeRequirement } from './scopes.js';
@@ -39,8 +39,16 @@ export interface AccessPolicy<TClaims = JwtClaims> {
  * request verifies at most once however many times it asks.
  */
 export interface RequestAuth<TClaims = JwtClaims> {
-  /** The bearer token, or null when the request carries no (well-formed) one. */
+  /** The access token (Bearer or DPoP), or null when the request carries no (well-formed) one. */
   readonly token: string | null;
+  /** The scheme the token came with, or null without one (also `DPoP` in `dpop.mode: 'disabled'`). */
+  readonly scheme: AuthScheme | null;
+  /**
+   * The RFC 7638 thumbprint of the DPoP key, once the request's proof and binding were verified
+   * (`claims()` resolved); null before that and for Bearer requests: an unverified proof names
+   * whatever key its sender chose. For audit logs and per-key rate limits.
+   */
+  readonly thumbprint: string | null;
   /** The verified claims. Rejects with {@link AuthError}, `missing_token` when there is no token. */
   claims(): Promise<TClaims>;
   /** Like `claims()`, but null when there is no token. A bad token still rejects. */
@@ -97,6 +105,8 @@ export interface VerifierStatus {
   readonly issuers: readonly IssuerStatus[];
   /** Present when a `keyCache` is configured. */
   readonly keyCache?: { readonly reachable: boolean; readonly error: string | null };
+  /** Present when the DPoP replay store has a `ping()` (`scopegate/redis`'s has) and DPoP is enabled. */
+  readonly replayStore?: { readonly reachable: boolean; readonly error: string | null };
 }
 
 export interface IssuerStatus extends KeySourceStatus {

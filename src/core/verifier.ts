@@ -86,6 +86,22 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
   }
 
   async verify(token: string): Promise<TClaims> {
+    const claims = await this.verifyToken(token);
+    // A bare token is a bearer token: a sender-constrained one (any `cnf`: DPoP `jkt`, mTLS
+    // `x5t#S256`) proves nothing without its key (RFC 9449 7.2, RFC 8705 3).
+    if (Object.hasOwn(claims, 'cnf')) {
+      throw bindPresentation(
+        new AuthError('invalid_token_binding', {
+          detail: 'binding: a token with cnf (sender-constrained) presented as a bearer token',
+        }),
+        this.#options.presentation,
+      );
+    }
+    return claims;
+  }
+
+  /** Verifies a token without judging its `cnf`: the request flow judges it by the scheme. */
+  async verifyToken(token: string): Promise<TClaims> {
     try {
       return await this.#verify(token);
     } catch (error) {

@@ -16,7 +16,7 @@ import {
   type RequestLike,
   type Verifier,
 } from '../core/index.js';
-import { bindToRequest } from '../core/request-auth.js';
+import { bindToRequest, presentationOfRequest } from '../core/request-auth.js';
 import { type AuthContext, hasAuth } from './context.js';
 import { authErrorOf, toGraphQLError } from './errors.js';
 import { sharedOptions } from './options.js';
@@ -126,20 +126,26 @@ export function exposeAuthErrors<T extends ResultLike>(result: T, context: unkno
   };
 }
 
-/** The headers of a response that read the Authorization header: private, `Vary: Authorization`. */
-export function markConsulted(headers: {
-  get(name: string): string | null | undefined;
-  set(name: string, value: string): unknown;
-}): void {
-  headers.set('cache-control', authResponseHeaders()['cache-control'] as string);
+/**
+ * The headers of a response that read the Authorization header: private, `Vary: Authorization`
+ * (and `DPoP` when enabled), and the `DPoP-Nonce` of a DPoP request (`auth`: the context's).
+ */
+export function markConsulted(
+  headers: {
+    get(name: string): string | null | undefined;
+    set(name: string, value: string): unknown;
+  },
+  auth?: unknown,
+): void {
+  const ours = authResponseHeaders(null, presentationOfRequest(auth));
+  headers.set('cache-control', ours['cache-control'] as string);
   const vary = headers.get('vary');
-  if (
-    !vary
-      ?.toLowerCase()
-      .split(/\s*,\s*/)
-      .includes('authorization')
-  ) {
-    headers.set('vary', vary ? `${vary}, Authorization` : 'Authorization');
+  const present = new Set(vary?.toLowerCase().split(/\s*,\s*/));
+  const missing = (ours.vary as string).split(', ').filter((name) => !present.has(name.toLowerCase()));
+  if (missing.length > 0) headers.set('vary', [vary, ...missing].filter(Boolean).join(', '));
+  // A refusal already set its own (the same request's nonce); a success gets it here.
+  if (ours['dpop-nonce'] !== undefined && !headers.get('dpop-nonce')) {
+    headers.set('dpop-nonce', ours['dpop-nonce']);
   }
 }
 
@@ -216,7 +222,8 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
       if (next) setResult(next);
     },
     onResponse({ request, response }) {
-      if (auths.get(request)?.consulted) markConsulted(response.headers);
+      const auth = auths.get(request);
+      if (auth?.consulted) markConsulted(response.headers, auth);
     },
   };
 }

@@ -6,7 +6,13 @@
  * whether it was consulted (for `authResponseMeta`) and re-verifies once its token expires.
  */
 import { connectionSource } from '../core/credentials.js';
-import type { JwtClaims, RequestAuth, RequestLike, Verifier } from '../core/index.js';
+import {
+  isAuthError,
+  type JwtClaims,
+  type RequestAuth,
+  type RequestLike,
+  type Verifier,
+} from '../core/index.js';
 
 /**
  * What `createContext` receives, loosely typed so that the options of every adapter fit:
@@ -83,7 +89,26 @@ export function createAuthContext<TClaims, TOptions extends object = AuthContext
     throw new TypeError('createAuthContext: "credentials" must be a function');
   }
   // A reader that throws (an exotic request object) makes auth reject when asked, never createContext throw.
-  return (opts) => ({
-    auth: verifier.authenticate(() => (read ? read(opts) : credentialsOf(opts as AuthContextOptions))),
+  return (opts) => {
+    const auth = verifier.authenticate(() => (read ? read(opts) : credentialsOf(opts as AuthContextOptions)));
+    const socket = (opts as AuthContextOptions).res;
+    if (auth.scheme === 'DPoP' && isWebSocket(socket)) checkAtConnect(auth, socket as ClosableSocket);
+    return { auth };
+  };
+}
+
+interface ClosableSocket {
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * DPoP over a WebSocket: the proof (bound to `GET` and the upgrade URL) is checked once, at
+ * connect, while it is fresh. A proof without the server's current nonce closes the socket with
+ * 4403 `use_dpop_nonce`, so the client reconnects with the nonce of any HTTP response; other
+ * refusals reach the procedures as usual (the memoized rejection).
+ */
+function checkAtConnect(auth: RequestAuth<unknown>, socket: ClosableSocket): void {
+  auth.claims().catch((error: unknown) => {
+    if (isAuthError(error) && error.reason === 'use_dpop_nonce') socket.close(4403, 'use_dpop_nonce');
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { TRPCError } from '@trpc/server';
 import { type AuthError, answeringRefusal, authResponseHeaders } from '../core/index.js';
-import { bindToRequest } from '../core/request-auth.js';
+import { bindToRequest, presentationOfRequest } from '../core/request-auth.js';
 import { accessRulesOf } from './access.js';
 import { authErrorOf } from './errors.js';
 
@@ -42,7 +42,8 @@ function consultedAuth(opts: AuthResponseMetaOptions): boolean {
 /**
  * tRPC `responseMeta` for the HTTP adapters (standalone, node-http, express, fetch, next...):
  * - a response that consulted auth (any call read `ctx.auth`, or was refused by it) gets
- *   `Cache-Control: private, no-store` and `Vary: Authorization` (RFC 6750 5.3, RFC 9111);
+ *   `Cache-Control: private, no-store` and `Vary: Authorization` (`, DPoP` when DPoP is
+ *   enabled) (RFC 6750 5.3, RFC 9111), and a DPoP request's `DPoP-Nonce` when nonces are on;
  * - a response with a call refused with 400, 401 or 403 gets the RFC 6750 `WWW-Authenticate`
  *   challenge of that refusal. tRPC answers a batch with mixed results with 207; the challenge
  *   is sent then too (RFC 9110 11.6.1 allows it on any response). When several calls were
@@ -63,11 +64,15 @@ function consultedAuth(opts: AuthResponseMetaOptions): boolean {
  * ```
  */
 export function authResponseMeta(opts: AuthResponseMetaOptions): AuthResponseMeta {
+  const auth = (opts.ctx as { auth?: unknown } | null | undefined)?.auth;
   const refusal = challengeError(opts.errors);
-  if (refusal) bindToRequest(refusal, (opts.ctx as { auth?: unknown } | null | undefined)?.auth);
+  if (refusal) bindToRequest(refusal, auth);
   if (!refusal && !consultedAuth(opts) && !opts.errors.some((error) => authErrorOf(error))) return {};
   const headers = new Headers();
-  for (const [name, value] of Object.entries(authResponseHeaders(refusal))) headers.set(name, value);
+  // A refusal renders with the presentation bound to it; any other response with its request's
+  // (`Vary: Authorization, DPoP`, and the `DPoP-Nonce` of a DPoP request, success included).
+  const rendered = authResponseHeaders(refusal, refusal ? undefined : presentationOfRequest(auth));
+  for (const [name, value] of Object.entries(rendered)) headers.set(name, value);
   return { headers };
 }
 

@@ -21,7 +21,7 @@ const UNAVAILABLE = {
   wwwAuthenticate: undefined,
 };
 const INVALID_TOKEN =
-  'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
+  'Bearer realm="api", error="invalid_token", error_description="The access token is invalid", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"';
 
 const servers: JwksServer[] = [];
 afterEach(async () => {

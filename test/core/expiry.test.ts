@@ -38,7 +38,7 @@ describe('RequestAuth over time', () => {
     expect(error).toBeInstanceOf(AuthError);
     expect(error).toMatchObject({ code: 'UNAUTHORIZED', reason: 'token_expired', status: 401 });
     expect((error as AuthError).wwwAuthenticate).toBe(
-      'Bearer realm="orders", error="invalid_token", error_description="The access token is invalid"',
+      'Bearer realm="orders", error="invalid_token", error_description="The access token is invalid", DPoP realm="orders", algs="ES256 EdDSA Ed25519 PS256 RS256"',
     );
   });
 

@@ -67,7 +67,7 @@ const UNKNOWN_KEY = {
   code: 'UNAUTHORIZED',
   reason: 'unknown_key',
   wwwAuthenticate:
-    'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"',
+    'Bearer realm="api", error="invalid_token", error_description="The access token is invalid", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
 };
 
 async function expectUnavailable(promise: Promise<unknown>, timeoutMs: number): Promise<void> {

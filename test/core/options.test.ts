@@ -499,7 +499,7 @@ describe('a zod v4 claims schema', () => {
         code: 'UNAUTHORIZED',
         reason: 'invalid_claims',
         wwwAuthenticate:
-          'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"',
+          'Bearer realm="api", error="invalid_token", error_description="The access token is invalid", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
       });
       // The schema's messages stay server-side.
       expect(JSON.stringify(error)).not.toContain('org_');

@@ -174,8 +174,9 @@ describe("the verifier's settings reach every refusal", () => {
       resourceMetadata: 'http://127.0.0.1:9/.well-known/oauth-protected-resource',
     });
     const error = (await loopback.verify('x.y.z').catch((e: unknown) => e)) as AuthError;
+    const rm = 'resource_metadata="http://127.0.0.1:9/.well-known/oauth-protected-resource"';
     expect(error.wwwAuthenticate).toBe(
-      `Bearer realm="api", ${INVALID_TOKEN}, resource_metadata="http://127.0.0.1:9/.well-known/oauth-protected-resource"`,
+      `Bearer realm="api", ${INVALID_TOKEN}, ${rm}, DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256", ${rm}`,
     );
   });
 
@@ -183,7 +184,9 @@ describe("the verifier's settings reach every refusal", () => {
     const issuer = await createTestIssuer();
     const verifier = createVerifier({ ...issuer.verifierOptions, realm: 'orders', exposeReasons: false });
     const expired = (await verifier.verify(await issuer.expired()).catch((e: unknown) => e)) as AuthError;
-    expect(expired.wwwAuthenticate).toBe(`Bearer realm="orders", ${INVALID_TOKEN}`);
+    expect(expired.wwwAuthenticate).toBe(
+      `Bearer realm="orders", ${INVALID_TOKEN}, DPoP realm="orders", algs="ES256 EdDSA Ed25519 PS256 RS256"`,
+    );
     expect(expired.toJSON().reason).toBe('invalid_token');
     const auth = verifier.authenticate(`Bearer ${await issuer.sign({ scope: 'a' })}`);
     const denied = (await auth.require({ scopes: 'b' }).catch((e: unknown) => e)) as AuthError;

@@ -9,7 +9,7 @@ import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import { countingSchema } from '../helpers/auth.js';
 
 const INVALID_TOKEN =
-  'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
+  'Bearer realm="api", error="invalid_token", error_description="The access token is invalid", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"';
 
 async function rejection(promise: Promise<unknown>): Promise<AuthError> {
   const error = await promise.then(
@@ -72,7 +72,7 @@ describe('authenticate(): lazy and memoized', () => {
         status: 401,
         code: 'UNAUTHORIZED',
         reason: 'missing_token',
-        wwwAuthenticate: 'Bearer realm="api"',
+        wwwAuthenticate: 'Bearer realm="api", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
       },
     ],
     [
@@ -83,7 +83,7 @@ describe('authenticate(): lazy and memoized', () => {
         code: 'BAD_REQUEST',
         reason: 'invalid_request',
         wwwAuthenticate:
-          'Bearer realm="api", error="invalid_request", error_description="The request is malformed"',
+          'Bearer realm="api", error="invalid_request", error_description="The request is malformed", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
       },
     ],
     [
@@ -129,7 +129,7 @@ describe('require() and authorize(): scopes and claim checks are 403s', () => {
     code: 'FORBIDDEN',
     reason: 'claim_check_failed',
     wwwAuthenticate:
-      'Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access"',
+      'Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
   };
 
   it('scopes from scope, scp and configured claims', async () => {
@@ -151,7 +151,7 @@ describe('require() and authorize(): scopes and claim checks are 403s', () => {
       reason: 'insufficient_scope',
       requiredScopes: ['read', 'write'],
       wwwAuthenticate:
-        'Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="read write"',
+        'Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="read write", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
     });
   });
 
@@ -231,7 +231,7 @@ describe('presentation options', () => {
       message: 'The access token is invalid',
     });
     expect(error.wwwAuthenticate).toBe(
-      'Bearer realm="orders api", error="invalid_token", error_description="The access token is invalid"',
+      'Bearer realm="orders api", error="invalid_token", error_description="The access token is invalid", DPoP realm="orders api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
     );
     const missing = await rejection(verifier.authenticate(null).claims());
     expect(missing.publicReason).toBe('missing_token');

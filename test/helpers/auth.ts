@@ -4,9 +4,11 @@
 import { expect } from 'vitest';
 import { AuthError, type StandardSchemaV1 } from '../../src/core/index.js';
 
-/** The challenge of every 401 but `missing_token`, with the default realm. */
-export const INVALID_TOKEN =
-  'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
+/** The bare DPoP challenge beside the Bearer one (default `dpop.mode: 'allowed'`, RFC 9449 7.1). */
+export const DPOP_CHALLENGE = 'DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"';
+
+/** The challenge of every 401 but `missing_token`, with the default realm and DPoP mode. */
+export const INVALID_TOKEN = `Bearer realm="api", error="invalid_token", error_description="The access token is invalid", ${DPOP_CHALLENGE}`;
 
 /** The AuthError a promise rejects with (fails the test if it resolves or rejects otherwise). */
 export async function authErrorOf(promise: Promise<unknown>): Promise<AuthError> {

@@ -19,6 +19,11 @@ export type NonceCheck = 'ok' | 'missing' | 'malformed' | 'stale' | 'forged';
 export interface DpopNonces {
   /** The nonce to send in `DPoP-Nonce` at `now` (seconds since the epoch). */
   issue(now: number): Promise<string>;
+  /**
+   * The same nonce when it is at hand synchronously (always with `node:crypto`; with Web Crypto
+   * once `issue` computed it for this window), else undefined: for headers written synchronously.
+   */
+  current(now: number): string | undefined;
   /** Checks a proof's `nonce` claim at `now` (seconds). */
   check(nonce: unknown, now: number): Promise<NonceCheck>;
 }
@@ -54,11 +59,21 @@ export function createDpopNonces(options: DpopNonceOptions): DpopNonces {
   const hmac = createHmac(Uint8Array.from(bytes));
   // The MACs of the two live windows, computed once per window.
   const macs = new Map<number, string | Promise<string>>();
-  const macOf = async (index: number): Promise<string> => {
+  const macOf = (index: number): string | Promise<string> => {
     let mac = macs.get(index);
     if (mac === undefined) {
       if (macs.size >= 4) macs.clear();
       mac = hmac(`${LABEL}${index}`);
+      if (typeof mac !== 'string') {
+        // Once computed, the MAC is kept as a string: later reads are synchronous.
+        const pending = mac;
+        pending.then(
+          (value) => {
+            if (macs.get(index) === pending) macs.set(index, value);
+          },
+          () => macs.delete(index),
+        );
+      }
       macs.set(index, mac);
     }
     return mac;
@@ -69,6 +84,11 @@ export function createDpopNonces(options: DpopNonceOptions): DpopNonces {
     async issue(now) {
       const index = windowOf(now);
       return `${index}.${await macOf(index)}`;
+    },
+    current(now) {
+      const index = windowOf(now);
+      const mac = macOf(index);
+      return typeof mac === 'string' ? `${index}.${mac}` : undefined;
     },
     async check(nonce, now) {
       if (nonce === undefined) return 'missing';

@@ -11,6 +11,7 @@ import {
   badRequest,
   expectOutcome,
   expectReply,
+  invalidDpopProof,
   invalidToken,
   missing,
   type Outcome,
@@ -45,7 +46,8 @@ const HEADER_ROWS: readonly HeaderRow[] = [
   { row: '#1 no Authorization header', values: () => [], outcome: missing },
   { row: '#2 Basic credentials', values: () => ['Basic dXNlcjpwYXNz'], outcome: missing },
   { row: '#2 Digest credentials', values: () => ['Digest username="u", nonce="n"'], outcome: missing },
-  { row: '#2 DPoP scheme (DPoP not implemented)', values: (t) => [`DPoP ${t}`], outcome: missing },
+  // DPoP is verified in the default mode ('allowed'): without a proof, 401-DP (#77).
+  { row: '#2/#77 DPoP scheme without a DPoP proof', values: (t) => [`DPoP ${t}`], outcome: invalidDpopProof },
   { row: '#2 a scheme that merely starts with Bearer', values: (t) => [`Bearerx ${t}`], outcome: missing },
   { row: '#3 lower-case scheme', values: (t) => [`bearer ${t}`], outcome: 'ok' },
   { row: '#3 upper-case scheme', values: (t) => [`BEARER ${t}`], outcome: 'ok' },

@@ -343,12 +343,32 @@ describe('G. #63 sender-constrained tokens sent as Bearer', () => {
     ['cnf["x5t#S256"] (mTLS)', { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' }],
     ['an empty cnf', {}],
   ] as const) {
-    it(`#63 ${name}`, async () => {
-      await expectOutcome(verifier.verify(token({ cnf })), invalidToken('invalid_token_type'));
+    it(`#63 ${name}: invalid_token_binding in the default mode ('allowed')`, async () => {
+      await expectOutcome(verifier.verify(token({ cnf })), invalidToken('invalid_token_binding'));
       await expectOutcome(
         verifier.authenticate(`Bearer ${token({ cnf })}`).claims(),
-        invalidToken('invalid_token_type'),
+        invalidToken('invalid_token_binding'),
       );
+    });
+
+    it(`#63 ${name}: invalid_token_binding in the 'disabled' and 'required' modes too`, async () => {
+      const dpop = 'DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"';
+      const error = 'error="invalid_token", error_description="The access token is invalid"';
+      for (const [mode, challenge] of [
+        ['disabled', `Bearer realm="api", ${error}`],
+        ['required', `${dpop}, ${error}`],
+      ] as const) {
+        const moded = build({ dpop: { mode } });
+        for (const action of [
+          moded.verify(token({ cnf })),
+          moded.authenticate(`Bearer ${token({ cnf })}`).claims(),
+        ]) {
+          await expectOutcome(action, {
+            ...invalidToken('invalid_token_binding'),
+            wwwAuthenticate: challenge,
+          });
+        }
+      }
     });
   }
 });

@@ -14,7 +14,7 @@ import {
 import { createTestIssuer, type TestIssuer } from '../../../src/testing/index.js';
 import {
   type AuthServer,
-  challengeInsufficientScope,
+  challengeInsufficientScopeUnbound,
   expectOutcome,
   expectReply,
   forbidden,
@@ -60,7 +60,7 @@ async function expectScopes(
       reason: 'insufficient_scope',
       requiredScopes: [requirement],
     });
-    expect((thrown as AuthError).wwwAuthenticate).toBe(challengeInsufficientScope(requirement));
+    expect((thrown as AuthError).wwwAuthenticate).toBe(challengeInsufficientScopeUnbound(requirement));
   }
   if (target === verifier && requirement === 'read:orders') {
     const reply = await server.request({ headers: { authorization: `Bearer ${token}` } });

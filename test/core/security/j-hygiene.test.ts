@@ -58,7 +58,7 @@ async function failingTokens(): Promise<[string, string][]> {
     ['invalid_issuer', await issuer.wrongIssuer()],
     ['invalid_audience', await issuer.wrongAudience()],
     ['invalid_claims', await issuer.sign({ exp: 'soon' })],
-    ['invalid_token_type', await issuer.sign({ cnf: { jkt: 'x' } })],
+    ['invalid_token_binding', await issuer.sign({ cnf: { jkt: 'x' } })],
   ];
 }
 
@@ -106,9 +106,15 @@ describe('J. #75 every failure has a generic, safe client view', () => {
     for (const error of errors) {
       const challenge = error.wwwAuthenticate as string;
       expect(challenge.startsWith('Bearer realm="api"')).toBe(true);
-      for (const [name, values] of attributes(challenge)) {
-        expect(values, `${name} in ${challenge}`).toHaveLength(1);
-        expect(values[0]).toMatch(QUOTED_VALUE);
+      // One Bearer and one DPoP challenge (default mode 'allowed'): each has every attribute once.
+      const [bearer, dpop, ...more] = challenge.split(/, (?=DPoP )/);
+      expect(more).toEqual([]);
+      expect(dpop).toMatch(/^DPoP realm="api", algs="[^"]+"/);
+      for (const one of [bearer as string, dpop as string]) {
+        for (const [name, values] of attributes(one)) {
+          expect(values, `${name} in ${one}`).toHaveLength(1);
+          expect(values[0]).toMatch(QUOTED_VALUE);
+        }
       }
     }
   });
@@ -131,7 +137,7 @@ describe('J. #75 every failure has a generic, safe client view', () => {
     expect(JSON.stringify(error)).not.toMatch(/127\.0\.0\.1|private-path|ECONNREFUSED/);
     expect(authResponseHeaders(error)).toEqual({
       'cache-control': 'private, no-store',
-      vary: 'Authorization',
+      vary: 'Authorization, DPoP',
     });
   });
 
@@ -147,7 +153,9 @@ describe('J. #75 every failure has a generic, safe client view', () => {
     const strange = createVerifier({ ...issuer.verifierOptions, realm });
     const error = strange.authenticate(null);
     return error.claims().catch((thrown: AuthError) => {
-      expect(thrown.wwwAuthenticate).toBe('Bearer realm="my apiSet-Cookie: x=1"');
+      expect(thrown.wwwAuthenticate).toBe(
+        'Bearer realm="my apiSet-Cookie: x=1", DPoP realm="my apiSet-Cookie: x=1", algs="ES256 EdDSA Ed25519 PS256 RS256"',
+      );
       expect(thrown.wwwAuthenticate).toMatch(/^[\x20-\x7e]*$/);
     });
   });

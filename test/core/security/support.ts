@@ -27,14 +27,17 @@ import {
 /** Both signature engines: every crypto row runs on each. */
 export const ENGINES = ['node', 'webcrypto'] as const;
 
-// The exact challenges of src/core/errors.ts with the default realm "api".
-export const CHALLENGE_MISSING = 'Bearer realm="api"';
-export const CHALLENGE_INVALID_TOKEN =
-  'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
-export const CHALLENGE_INVALID_REQUEST =
-  'Bearer realm="api", error="invalid_request", error_description="The request is malformed"';
-export const challengeInsufficientScope = (scope: string) =>
+// The exact challenges of src/core/presentation.ts with the default realm "api" and the default
+// DPoP mode (`allowed`): the Bearer challenge, then the bare DPoP one (RFC 9449 7.1).
+export const DPOP_CHALLENGE = 'DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"';
+export const CHALLENGE_MISSING = `Bearer realm="api", ${DPOP_CHALLENGE}`;
+export const CHALLENGE_INVALID_TOKEN = `Bearer realm="api", error="invalid_token", error_description="The access token is invalid", ${DPOP_CHALLENGE}`;
+export const CHALLENGE_INVALID_REQUEST = `Bearer realm="api", error="invalid_request", error_description="The request is malformed", ${DPOP_CHALLENGE}`;
+/** checkScopes outside a request (no verifier): the default presentation, Bearer only. */
+export const challengeInsufficientScopeUnbound = (scope: string) =>
   `Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="${scope}"`;
+export const challengeInsufficientScope = (scope: string) =>
+  `Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="${scope}", ${DPOP_CHALLENGE}`;
 
 /** What a refused request must look like to the client. */
 export interface Outcome {
@@ -63,6 +66,13 @@ export const invalidToken = (reason: AuthErrorReason): Outcome => ({
   reason,
   wwwAuthenticate: CHALLENGE_INVALID_TOKEN,
 });
+/** 401 `invalid_dpop_proof` (SECURITY.md 401-DP) with the default mode's challenges. */
+export const invalidDpopProof: Outcome = {
+  status: 401,
+  code: 'UNAUTHORIZED',
+  reason: 'invalid_dpop_proof',
+  wwwAuthenticate: `Bearer realm="api", ${DPOP_CHALLENGE}, error="invalid_dpop_proof", error_description="The access token is invalid"`,
+};
 export const forbidden = (scope: string): Outcome => ({
   status: 403,
   code: 'FORBIDDEN',
