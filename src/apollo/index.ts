@@ -77,7 +77,10 @@ function answerAuthErrors(
   else body.initialResult = { ...body.initialResult, errors };
 
   if (requestContext.requestIsBatched) return;
-  const answer = authStatusOf({ data: result.data, errors: exposed });
+  const answer = authStatusOf(
+    { data: result.data, errors: exposed },
+    (requestContext.contextValue as { auth?: unknown } | null | undefined)?.auth,
+  );
   if (!answer) return;
   response.http.status = answer.status;
   for (const [name, value] of Object.entries(answer.headers)) response.http.headers.set(name, value);

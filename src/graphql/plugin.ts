@@ -75,6 +75,7 @@ interface ResultLike {
  */
 export function authStatusOf(
   result: ResultLike,
+  auth?: unknown,
 ): { readonly index: number; readonly status: number; readonly headers: Record<string, string> } | undefined {
   if (result.data !== undefined && result.data !== null) return undefined;
   const errors = result.errors;
@@ -82,11 +83,13 @@ export function authStatusOf(
   const refusals = errors.map(authErrorOf);
   const refusal = answeringRefusal(refusals);
   if (refusal === undefined) return undefined;
+  // An error the application threw takes the request's presentation (scheme, DPoP, nonce).
+  bindToRequest(refusal, auth);
   return { index: refusals.indexOf(refusal), status: refusal.status, headers: authResponseHeaders(refusal) };
 }
 
-function withAuthStatus<T extends ResultLike>(result: T): T | undefined {
-  const answer = authStatusOf(result);
+function withAuthStatus<T extends ResultLike>(result: T, auth: unknown): T | undefined {
+  const answer = authStatusOf(result, auth);
   if (!answer || !result.errors) return undefined;
   const http = { status: answer.status, headers: answer.headers };
   return {
@@ -216,9 +219,9 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
       });
       return check(args, setResultAndStopExecution);
     },
-    onResultProcess({ result, setResult }) {
+    onResultProcess({ request, result, setResult }) {
       if (!isResult(result)) return;
-      const next = withAuthStatus(result);
+      const next = withAuthStatus(result, auths.get(request));
       if (next) setResult(next);
     },
     onResponse({ request, response }) {

@@ -20,7 +20,7 @@ beforeAll(async () => {
       res.writeHead(401, {
         'content-type': 'application/json',
         'www-authenticate':
-          'Bearer realm="api", error="invalid_token", error_description="The access token expired"',
+          'Bearer realm="api", error="invalid_token", error_description="The access token expired", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
       });
       return void res.end('{"error":"invalid_token"}');
     }

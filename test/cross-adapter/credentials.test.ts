@@ -83,13 +83,13 @@ const CASES: readonly Case[] = [
     expected: refused('missing_token'),
   },
   {
-    name: 'the DPoP scheme (not verified yet: an unsupported scheme)',
+    name: 'the DPoP scheme with a proof that is no JWS (verified in the default mode)',
     params: (t) => ({ authorization: `DPoP ${t.valid}`, dpop: 'a.b.c' }),
     http: (t) => [
       ['authorization', `DPoP ${t.valid}`],
       ['dpop', 'a.b.c'],
     ],
-    expected: refused('missing_token'),
+    expected: refused('invalid_dpop_proof'),
   },
   { name: 'an expired token', params: (t) => ({ token: t.expired }), expected: refused('token_expired') },
   {
@@ -149,6 +149,7 @@ const CASES: readonly Case[] = [
 const STATUS: Readonly<Record<string, number>> = {
   missing_token: 401,
   token_expired: 401,
+  invalid_dpop_proof: 401,
   invalid_request: 400,
 };
 

@@ -15,7 +15,7 @@ import { authErrorFormatter, authResponseMeta, createAuthContext } from '../../s
 import { serverPool } from './support.js';
 
 const CHALLENGE =
-  'Bearer realm="orders", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="admin"';
+  'Bearer realm="orders", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="admin", DPoP realm="orders", algs="ES256 EdDSA Ed25519 PS256 RS256"';
 
 let issuer: TestIssuer;
 let verifier: Verifier;

@@ -15,7 +15,7 @@ import { authErrorFormatter, authResponseMeta, createAuthContext } from '../../s
 import { serverPool } from './support.js';
 
 const BAD_REQUEST_CHALLENGE =
-  'Bearer realm="api", error="invalid_request", error_description="The request is malformed"';
+  'Bearer realm="api", error="invalid_request", error_description="The request is malformed", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"';
 
 let issuer: TestIssuer;
 let verifier: Verifier;

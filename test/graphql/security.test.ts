@@ -63,7 +63,18 @@ describe('A. credential extraction (rows 1-9)', () => {
     );
   });
 
-  it.each(['Basic dXNlcjpwYXNz', 'Digest username="u"', 'DPoP eyJhbGciOi'])(
+  it('#2/#77 the DPoP scheme is verified in the default mode: without a proof, 401-DP', async () => {
+    const reply = await gql(app.url, LOGIN, { authorization: 'DPoP eyJhbGciOi' });
+    expectRefused(
+      reply,
+      401,
+      'UNAUTHORIZED',
+      'invalid_dpop_proof',
+      'Bearer realm="api", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256", error="invalid_dpop_proof", error_description="The access token is invalid"',
+    );
+  });
+
+  it.each(['Basic dXNlcjpwYXNz', 'Digest username="u"'])(
     '#2 unsupported scheme %j: 401 with the bare challenge',
     async (authorization) => {
       const reply = await gql(app.url, LOGIN, { authorization });
@@ -210,7 +221,7 @@ describe('scopes (rows 64-69)', () => {
   it('#69 the 403 challenge names the needed scope', async () => {
     const reply = await gql(app.url, SECRET, { token: await issuer.sign({ scope: 'read:email' }) });
     expect(reply.headers.get('www-authenticate')).toBe(
-      'Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="read:orders"',
+      'Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="read:orders", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
     );
   });
 });

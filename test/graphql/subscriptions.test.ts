@@ -137,7 +137,7 @@ describe('SSE (graphql-yoga)', () => {
     expect(reply.status).toBe(200);
     // yoga's SSE "no-cache" stays; scopegate's directives are added to it.
     expect(reply.headers.get('cache-control')).toMatch(/private, no-store$/);
-    expect(reply.headers.get('vary')).toBe('Authorization');
+    expect(reply.headers.get('vary')).toBe('Authorization, DPoP');
     expect(reply.events).toEqual([
       { event: 'next', data: { data: { ticks: 1 } } },
       { event: 'next', data: { data: { ticks: 2 } } },

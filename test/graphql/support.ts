@@ -13,13 +13,14 @@ import { createVerifier, type Verifier, type VerifierOptions } from '../../src/c
 import { authDirective, type Precheck, useAuth } from '../../src/graphql/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 
-export const CHALLENGE_MISSING = 'Bearer realm="api"';
+export const CHALLENGE_MISSING =
+  'Bearer realm="api", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"';
 export const CHALLENGE_INVALID_TOKEN =
-  'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
+  'Bearer realm="api", error="invalid_token", error_description="The access token is invalid", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"';
 export const CHALLENGE_INVALID_REQUEST =
-  'Bearer realm="api", error="invalid_request", error_description="The request is malformed"';
+  'Bearer realm="api", error="invalid_request", error_description="The request is malformed", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"';
 export const challengeInsufficientScope = (scope: string) =>
-  `Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="${scope}"`;
+  `Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="${scope}", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"`;
 
 export const SCOPES = [
   'read:orders',

@@ -289,7 +289,7 @@ describe('oidc-provider: client credentials tokens verified through discovery', 
         status: 403,
         requiredScopes: ['write:data'],
         wwwAuthenticate:
-          'Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="write:data"',
+          'Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="write:data", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
       });
     });
   }

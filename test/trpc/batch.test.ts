@@ -162,7 +162,7 @@ describe('presentation options of the verifier reach the client', () => {
     const response = await rawRequest(server.port, '/me', [`Authorization: Bearer ${token}`]);
     expect(response.status).toBe(401);
     expect(response.headers['www-authenticate']).toBe(
-      'Bearer realm="orders-api", error="invalid_token", error_description="The access token is invalid"',
+      'Bearer realm="orders-api", error="invalid_token", error_description="The access token is invalid", DPoP realm="orders-api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
     );
     const body = response.json() as { error: { message: string; data: { auth: unknown } } };
     expect(body.error.message).toBe(MESSAGE.invalid_token);
@@ -178,7 +178,7 @@ describe('presentation options of the verifier reach the client', () => {
     const token = await issuer.sign();
     const response = await rawRequest(server.port, '/orders', [`Authorization: Bearer ${token}`]);
     expect(response.headers['www-authenticate']).toBe(
-      'Bearer realm="orders-api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="read:orders"',
+      'Bearer realm="orders-api", error="insufficient_scope", error_description="The access token does not grant sufficient access", scope="read:orders", DPoP realm="orders-api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
     );
   });
 });

@@ -155,10 +155,10 @@ describe.each(['standalone', 'fetch'])('%s adapter', (adapterName) => {
         unauthorized('missing_token'),
       ],
       [
-        '#2 DPoP scheme',
+        '#2/#77 DPoP scheme without a DPoP proof (verified in the default mode)',
         async () => [`Authorization: DPoP ${await good()}`],
         'me',
-        unauthorized('missing_token'),
+        { ...unauthorized('invalid_dpop_proof'), challenge: CHALLENGE.invalidDpopProof },
       ],
       ['#4 "Bearer" without a token', async () => ['Authorization: Bearer'], 'me', badRequest],
       ['#4 "Bearer" and spaces only', async () => ['Authorization: Bearer    '], 'me', badRequest],
@@ -254,7 +254,8 @@ describe.each(['standalone', 'fetch'])('%s adapter', (adapterName) => {
       ['invalid_issuer', () => issuers.trusted.wrongIssuer()],
       ['invalid_audience', () => issuers.trusted.wrongAudience()],
       ['invalid_claims', () => issuers.trusted.sign({ sub: 42 })],
-      ['invalid_token_type', () => issuers.trusted.sign({ cnf: { jkt: 'thumbprint' } })],
+      // #63: a DPoP-bound token under Bearer.
+      ['invalid_token_binding', () => issuers.trusted.sign({ cnf: { jkt: 'thumbprint' } })],
     ];
 
     it.each(rows)('%s -> 401 UNAUTHORIZED', async (reason, mint) => {

@@ -8,13 +8,18 @@ import { createTestIssuer, type TestIssuer } from '../../../src/testing/index.js
 export const AUDIENCE = 'https://api.example.test';
 
 export const CHALLENGE = {
-  missing: 'Bearer realm="api"',
-  invalidToken: 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"',
-  invalidRequest: 'Bearer realm="api", error="invalid_request", error_description="The request is malformed"',
+  missing: 'Bearer realm="api", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
+  invalidToken:
+    'Bearer realm="api", error="invalid_token", error_description="The access token is invalid", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
+  invalidRequest:
+    'Bearer realm="api", error="invalid_request", error_description="The request is malformed", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
   forbidden: (scope?: string) =>
     `Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant sufficient access"${
       scope ? `, scope="${scope}"` : ''
-    }`,
+    }, DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"`,
+  /** 401-DP (SECURITY.md f): the bare Bearer challenge, then DPoP with the proof error. */
+  invalidDpopProof:
+    'Bearer realm="api", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256", error="invalid_dpop_proof", error_description="The access token is invalid"',
 } as const;
 
 export const MESSAGE = {
