@@ -58,7 +58,10 @@ describe('examples/apollo', () => {
   it('anonymous notes: 401 with the challenge', async () => {
     const reply = await post('{ notes { id } }');
     expect(reply.status).toBe(401);
-    expect(reply.headers.get('www-authenticate')).toBe('Bearer realm="api"');
+    // The default DPoP mode, `allowed`, challenges with both schemes.
+    expect(reply.headers.get('www-authenticate')).toBe(
+      'Bearer realm="api", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
+    );
     expect(reply.body.errors).toMatchObject([
       { extensions: { code: 'UNAUTHORIZED', reason: 'missing_token' } },
     ]);

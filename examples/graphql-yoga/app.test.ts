@@ -89,7 +89,10 @@ describe('examples/graphql-yoga', () => {
   it('anonymous access to a protected root: 401 with a challenge', async () => {
     const reply = await post('{ notes { id } }');
     expect(reply.status).toBe(401);
-    expect(reply.headers.get('www-authenticate')).toBe('Bearer realm="api"');
+    // The default DPoP mode, `allowed`, challenges with both schemes.
+    expect(reply.headers.get('www-authenticate')).toBe(
+      'Bearer realm="api", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
+    );
     expect(reply.body.errors).toEqual([
       expect.objectContaining({ extensions: { code: 'UNAUTHORIZED', reason: 'missing_token' } }),
     ]);
