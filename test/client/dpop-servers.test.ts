@@ -23,7 +23,7 @@ import { createVerifier, type Verifier, type VerifierOptions } from '../../src/c
 import { createWsAuth } from '../../src/graphql/index.js';
 import { createTestIssuer, type TestDpopKey, type TestIssuer } from '../../src/testing/index.js';
 import { authResponseMeta } from '../../src/trpc/index.js';
-import { DPOP_VERIFIED, NONCE_SECRET } from '../helpers/dpop.js';
+import { NONCE_SECRET } from '../helpers/dpop.js';
 
 let issuer: TestIssuer;
 let key: TestDpopKey;
@@ -51,10 +51,9 @@ async function listen(
 beforeAll(async () => {
   issuer = await createTestIssuer({ audience: 'https://notes.example.test' });
   key = await issuer.dpopKey();
-  if (!DPOP_VERIFIED) return;
   const options: VerifierOptions = {
     ...issuer.verifierOptions,
-    ...{ dpop: { nonce: { secret: NONCE_SECRET } } },
+    dpop: { nonce: { secret: NONCE_SECRET } },
   };
   verifier = createVerifier(options);
   const trpc = createTrpcApp(verifier);
@@ -116,7 +115,7 @@ function recording() {
   return { fetch, sent, statuses, nonce: () => lastNonce };
 }
 
-describe.skipIf(!DPOP_VERIFIED)('createAuthFetch with a DPoP key', () => {
+describe('createAuthFetch with a DPoP key', () => {
   it('tRPC httpBatchLink: use_dpop_nonce answered once, the nonce remembered, a fresh proof per request', async () => {
     const token = await key.sign({ sub: 'dora', scope: 'read:notes' });
     const network = recording();
@@ -190,7 +189,7 @@ describe.skipIf(!DPOP_VERIFIED)('createAuthFetch with a DPoP key', () => {
   });
 });
 
-describe.skipIf(!DPOP_VERIFIED)('dpopConnectionParams', () => {
+describe('dpopConnectionParams', () => {
   it('tRPC wsLink: a proof for the upgrade with the nonce from an HTTP response', async () => {
     const token = await key.sign({ sub: 'wes', scope: 'read:notes' });
     const network = recording();

@@ -3,22 +3,7 @@
  * (default realm and algorithms), the headers of a DPoP request signed by the testing kit's key,
  * a nonce secret, and a reader for responses (status, code, reason, challenge, nonce).
  */
-import { createVerifier, type VerifierOptions } from '../../src/core/index.js';
-import { createTestIssuer, type TestDpopKey } from '../../src/testing/index.js';
-
-/**
- * Whether the core verifier takes the `dpop` option (DPoP integrated, branch `dpopcore`). The DPoP
- * end-to-end suites skip until it does; once merged this is always true and can be removed.
- */
-export const DPOP_VERIFIED: boolean = await (async () => {
-  const options: VerifierOptions = { ...(await createTestIssuer()).verifierOptions, ...{ dpop: {} } };
-  try {
-    createVerifier(options);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import type { TestDpopKey } from '../../src/testing/index.js';
 
 /** The default `dpop.algorithms`, as the `algs=` of the DPoP challenge lists them. */
 export const DPOP_ALGS = 'ES256 EdDSA Ed25519 PS256 RS256';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VerifierStatus } from '../../src/core/index.js';
 import { createTestIssuer, type TestDpopKey, type TestIssuer } from '../../src/testing/index.js';
-import { DPOP_CHALLENGES, DPOP_VERIFIED, dpopHeaders, graphqlAuthError, seen } from '../helpers/dpop.js';
+import { DPOP_CHALLENGES, dpopHeaders, graphqlAuthError, seen } from '../helpers/dpop.js';
 import { type JwksServer, startJwksServer } from '../helpers/jwks-server.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 
@@ -50,7 +50,6 @@ async function startInstance(kind: (typeof KINDS)[number]): Promise<Instance> {
       PREFIX: `fleet-${process.pid}:`,
       CACHE_SECRET: 'the fleet-wide key cache secret, 32+ bytes',
       COOLDOWN_MS: '200',
-      DPOP: DPOP_VERIFIED ? '1' : '0',
       PUBLIC_ORIGIN,
     },
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -159,7 +158,7 @@ describe('a fleet of three instances behind one Redis', () => {
     }
   });
 
-  it.skipIf(!DPOP_VERIFIED)('#86 fleet: a proof used on one instance is refused on every other', async () => {
+  it('#86 fleet: a proof used on one instance is refused on every other', async () => {
     const token = await dpopKey.sign({ sub: 'dpop-user' });
     const [first, yoga, third] = fleet as [Instance, Instance, Instance];
     const headers = await dpopHeaders(dpopKey, { method: 'GET', url: `${PUBLIC_ORIGIN}/me`, token });
@@ -181,16 +180,14 @@ describe('a fleet of three instances behind one Redis', () => {
       const token = await issuer.sign({ sub: 'during-outage' });
       for (const instance of fleet)
         expect(await call(instance, token)).toEqual({ status: 200, sub: 'during-outage' });
-      if (DPOP_VERIFIED) {
-        // The replay store cannot answer: DPoP fails closed (no challenge: the token was not judged).
-        const bound = await dpopKey.sign({ sub: 'dpop-during-outage' });
-        for (const instance of fleet) {
-          expect(await callDpop(instance, bound)).toEqual({
-            status: 503,
-            reason: 'replay_store_unavailable',
-            challenge: null,
-          });
-        }
+      // The replay store cannot answer: DPoP fails closed (no challenge: the token was not judged).
+      const bound = await dpopKey.sign({ sub: 'dpop-during-outage' });
+      for (const instance of fleet) {
+        expect(await callDpop(instance, bound)).toEqual({
+          status: 503,
+          reason: 'replay_store_unavailable',
+          challenge: null,
+        });
       }
       // A rotation during the outage: each instance fetches for itself (no store to share through).
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -204,10 +201,9 @@ describe('a fleet of three instances behind one Redis', () => {
       await redis.restart();
     }
     await untilCache(true);
-    if (DPOP_VERIFIED) {
-      const bound = await dpopKey.sign({ sub: 'dpop-after-restart' });
-      for (const instance of fleet) expect((await callDpop(instance, bound)).status).toBe(200);
-    }
+    // DPoP is back: proofs are claimed in the restarted Redis.
+    const restored = await dpopKey.sign({ sub: 'dpop-after-restart' });
+    for (const instance of fleet) expect((await callDpop(instance, restored)).status).toBe(200);
     // Recovery: the next rotation is fetched once and shared through the (empty, restarted) Redis.
     await new Promise((resolve) => setTimeout(resolve, 250));
     await issuer.rotateKeys();

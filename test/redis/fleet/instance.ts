@@ -32,14 +32,13 @@ const options: VerifierOptions = {
   cooldownMs: Number(env('COOLDOWN_MS')),
   keyCache: redisKeyCache(redis, { prefix: env('PREFIX'), secret: env('CACHE_SECRET'), timeoutMs: 200 }),
 };
-// DPOP=1: proofs are claimed in the shared Redis, so a proof used on one instance is a replay on
-// every other. (Set by the fleet test once the core takes the `dpop` option.)
-// The instances stand behind one load balancer: proofs name its origin, not an instance's port.
-const dpop = process.env.DPOP === '1' && {
+const verifier = createVerifier({
+  ...options,
+  // Proofs are claimed in the shared Redis: a proof used on one instance is a replay on every other.
   dpop: { replayStore: redisReplayStore(redis, { prefix: env('PREFIX'), timeoutMs: 200 }) },
+  // The instances stand behind one load balancer: proofs name its origin, not an instance's port.
   publicOrigin: env('PUBLIC_ORIGIN'),
-};
-const verifier = createVerifier({ ...options, ...dpop });
+});
 
 let handler: (req: IncomingMessage, res: ServerResponse) => void;
 // Each kind loads only its own framework: three processes start faster on a busy machine.
