@@ -6,7 +6,7 @@
  * - http:    req/s protected / public, yoga and tRPC servers on 127.0.0.1 (bench/http.ts);
  *            `--concurrency N` requests in flight (default 8)
  * - claims:  verify() cost beyond the signature, Auth0-shaped tokens (bench/claims.ts)
- * - dpop:    the DPoP placeholder row (bench/dpop.ts)
+ * - dpop:    a DPoP request beside a Bearer request through the verifier (bench/dpop.ts)
  * - profile: CPU profiles of verify, the field case and the tRPC protected path (bench/profile.ts)
  * Every section checks first that each contender refuses a missing, a forged and an
  * under-scoped token (or the section's equivalent), and aborts otherwise.

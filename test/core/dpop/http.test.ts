@@ -330,6 +330,19 @@ describe('the default mode (allowed): a DPoP request is verified', () => {
     expect(again.body.detail).toMatch(/^jti: replayed/);
   });
 
+  it('#86 the same proof at another instance sharing the store: 401-DP there', async () => {
+    const shared = createMemoryReplayStore();
+    const [a, b] = await Promise.all([
+      serve({ publicOrigin: 'https://api.example.com', dpop: { replayStore: shared } }),
+      serve({ publicOrigin: 'https://api.example.com', dpop: { replayStore: shared } }),
+    ]);
+    const token = await key.sign();
+    const proof = await dpopProof(key, 'GET', 'https://api.example.com/api/orders', token);
+    expect((await a.send({ authorization: `DPoP ${token}`, dpop: proof })).status).toBe(200);
+    const replayed = await b.send({ authorization: `DPoP ${token}`, dpop: proof });
+    expectRefusal(replayed, 401, 'invalid_dpop_proof', DP_CHALLENGE);
+  });
+
   it('#86 the same jti under another key is not a replay', async () => {
     const jti = `shared-${Math.random()}`;
     for (const k of [key, other]) {
