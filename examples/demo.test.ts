@@ -19,6 +19,15 @@ it('npm run demo: every scene ends as expected, for tRPC and GraphQL alike', asy
     /\| valid token, scope missing \| FORBIDDEN: insufficient_scope .*HTTP 403 \| FORBIDDEN/,
   );
   expect(stdout).toMatch(
+    /\| DPoP client \(createAuthFetch, a DPoP key\) \| ok: \[.*\], HTTP 200 \| ok: .*HTTP 200 \|/,
+  );
+  expect(stdout).toContain(
+    '| replayed DPoP request (same proof) | UNAUTHORIZED: invalid_dpop_proof, HTTP 401 | UNAUTHORIZED: invalid_dpop_proof, HTTP 401 |',
+  );
+  expect(stdout).toContain(
+    '| DPoP-bound token sent as Bearer | UNAUTHORIZED: invalid_token_binding, HTTP 401 | UNAUTHORIZED: invalid_token_binding, HTTP 401 |',
+  );
+  expect(stdout).toMatch(
     /\| issuer down, token with a new key \| SERVICE_UNAVAILABLE: issuer_unavailable, HTTP 503/,
   );
 }, 90_000);

@@ -3,7 +3,8 @@
  * 127.0.0.1, the example tRPC API and the example GraphQL API (examples/trpc, examples/graphql-yoga)
  * on 127.0.0.1, and a client that calls both with the tokens an API really meets: none, valid, one
  * lacking a scope, expired, forged, for another API, malformed, and one that arrives while the
- * issuer is down. It prints what each client sees and exits non-zero if anything differs from the
+ * issuer is down; then a DPoP client (sender-constrained tokens, RFC 9449) and an attacker replaying
+ * one of its requests. It prints what each client sees and exits non-zero if anything differs from the
  * expected outcome, so it doubles as a smoke test.
  */
 import { createServer, type Server } from 'node:http';
@@ -11,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { createVerifier } from 'scopegate';
-import { type AuthErrorInfo, getAuthError } from 'scopegate/client';
+import { type AuthErrorInfo, type AuthFetch, createAuthFetch, getAuthError } from 'scopegate/client';
 import { createTestIssuer } from 'scopegate/testing';
 import { authResponseMeta } from 'scopegate/trpc';
 import { createApp as createGraphQLApp } from './graphql-yoga/app.js';
@@ -56,11 +57,11 @@ function describe(auth: AuthErrorInfo | null, fallback: unknown): Outcome {
 }
 
 async function callTRPC(
-  token: string | null,
+  credentials: Credentials,
   call: (client: ReturnType<typeof trpcFor>) => Promise<unknown>,
 ) {
   try {
-    const data = await call(trpcFor(token));
+    const data = await call(trpcFor(credentials));
     return { status: 'ok', detail: `${JSON.stringify(data)}, HTTP 200` };
   } catch (error) {
     if (!(error instanceof TRPCClientError)) return describe(null, error);
@@ -69,22 +70,38 @@ async function callTRPC(
   }
 }
 
-function trpcFor(token: string | null) {
+/** A token sends `Authorization: Bearer`; a record sends those headers; a fetch (createAuthFetch) signs its own. */
+type Credentials = string | null | Record<string, string> | AuthFetch;
+
+function headersOf(credentials: Credentials): Record<string, string> {
+  if (typeof credentials === 'string') return { authorization: `Bearer ${credentials}` };
+  return credentials && typeof credentials === 'object' ? credentials : {};
+}
+
+function trpcFor(credentials: Credentials) {
   return createTRPCClient<AppRouter>({
-    links: [httpLink({ url: trpcUrl, headers: () => (token ? { authorization: `Bearer ${token}` } : {}) })],
+    links: [
+      httpLink({
+        url: trpcUrl,
+        headers: () => headersOf(credentials),
+        ...(typeof credentials === 'function' && { fetch: credentials }),
+      }),
+    ],
   });
 }
 
-async function callGraphQL(token: string | null, query: string): Promise<Outcome> {
-  const response = await fetch(graphqlUrl, {
+async function callGraphQL(credentials: Credentials, query: string): Promise<Outcome> {
+  const init = {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       accept: 'application/graphql-response+json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headersOf(credentials),
     },
     body: JSON.stringify({ query }),
-  });
+  };
+  const response =
+    typeof credentials === 'function' ? await credentials(graphqlUrl, init) : await fetch(graphqlUrl, init);
   const result = (await response.json()) as { data?: unknown; errors?: unknown[] };
   const auth = getAuthError(result);
   if (auth)
@@ -179,6 +196,38 @@ const record = (name: string, expected: string, [trpc, graphql]: readonly [Outco
 };
 
 for (const scene of scenes) record(scene.name, scene.expected, await scene.run());
+
+// --- DPoP (RFC 9449): the token is bound to the client's key; each request carries a fresh proof --
+// The client holds a key pair; the issuer binds the token to it (cnf.jkt). createAuthFetch signs a
+// proof per request. `sent` keeps the last headers it sent, as an attacker on the path would.
+const dpopKey = await issuer.dpopKey();
+const bound = await dpopKey.sign({ sub: 'grace', scope: 'read:notes notes:read', org: 'acme' });
+const sent: { trpc?: Record<string, string>; graphql?: Record<string, string> } = {};
+const dpopFetch = createAuthFetch({
+  getToken: () => bound,
+  dpop: { keyPair: dpopKey.keyPair },
+  // The token goes to these two APIs only (by default, to the first origin called).
+  origins: [trpcUrl, new URL(graphqlUrl).origin],
+  fetch: (input, init) => {
+    const headers = new Headers(init?.headers);
+    const copy = { authorization: headers.get('authorization') ?? '', dpop: headers.get('dpop') ?? '' };
+    if (String(input).startsWith(graphqlUrl)) sent.graphql = copy;
+    else sent.trpc = copy;
+    return fetch(input, init);
+  },
+});
+record('DPoP client (createAuthFetch, a DPoP key)', 'ok', [
+  await callTRPC(dpopFetch, (c) => c.notes.list.query()),
+  await callGraphQL(dpopFetch, '{ notes { author } }'),
+]);
+record('replayed DPoP request (same proof)', 'UNAUTHORIZED', [
+  await callTRPC(sent.trpc ?? null, (c) => c.notes.list.query()),
+  await callGraphQL(sent.graphql ?? null, '{ notes { author } }'),
+]);
+record('DPoP-bound token sent as Bearer', 'UNAUTHORIZED', [
+  await callTRPC(bound, (c) => c.notes.list.query()),
+  await callGraphQL(bound, '{ notes { author } }'),
+]);
 
 // The issuer goes down and rotates its keys: a token signed with the new key cannot be checked.
 await issuer.rotateKeys();

@@ -58,6 +58,7 @@ describe('examples/apollo', () => {
   it('anonymous notes: 401 with the challenge', async () => {
     const reply = await post('{ notes { id } }');
     expect(reply.status).toBe(401);
+    // The default DPoP mode, `allowed`, challenges with both schemes.
     expect(reply.headers.get('www-authenticate')).toBe(
       'Bearer realm="api", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
     );

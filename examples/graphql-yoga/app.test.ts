@@ -59,9 +59,37 @@ describe('examples/graphql-yoga', () => {
     );
   });
 
+  it('CORS: a preflight allows the DPoP header; responses expose WWW-Authenticate and DPoP-Nonce', async () => {
+    const preflight = await fetch(url, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example.test',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, dpop',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    // yoga answers `origin: '*'` by echoing the caller's origin.
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.test');
+    const allowed = preflight.headers.get('access-control-allow-headers')?.split(/,\s*/) ?? [];
+    expect(allowed).toEqual(expect.arrayContaining(['authorization', 'dpop']));
+    const refused = await fetch(url, {
+      method: 'POST',
+      headers: { origin: 'https://app.example.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ notes { id } }' }),
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('https://app.example.test');
+    expect(refused.headers.get('access-control-expose-headers')).toBe(
+      'WWW-Authenticate, DPoP-Nonce, Retry-After',
+    );
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer realm="api"/);
+  });
+
   it('anonymous access to a protected root: 401 with a challenge', async () => {
     const reply = await post('{ notes { id } }');
     expect(reply.status).toBe(401);
+    // The default DPoP mode, `allowed`, challenges with both schemes.
     expect(reply.headers.get('www-authenticate')).toBe(
       'Bearer realm="api", DPoP realm="api", algs="ES256 EdDSA Ed25519 PS256 RS256"',
     );

@@ -22,7 +22,17 @@ interface Note {
 export interface AppOptions {
   /** Serve GraphiQL on GET /graphql. @default true */
   readonly graphiql?: boolean;
+  /** Origins allowed by CORS. @default '*' (tokens travel in headers, never in cookies) */
+  readonly corsOrigin?: string | string[];
 }
+
+/** Request headers a scopegate client sends: the token, the DPoP proof, the body's type. */
+export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'dpop'];
+/**
+ * Response headers a scopegate client reads: a browser hides every header not exposed, and a
+ * DPoP client must read `DPoP-Nonce` to retry, `WWW-Authenticate` to know why it was refused.
+ */
+export const CORS_EXPOSED_HEADERS = ['WWW-Authenticate', 'DPoP-Nonce', 'Retry-After'];
 
 /** Builds the API. The verifier is the only thing that differs between production and tests. */
 export function createApp(
@@ -73,6 +83,12 @@ export function createApp(
     schema,
     graphiql: options.graphiql ?? true,
     logging: false,
+    cors: {
+      origin: options.corsOrigin ?? '*',
+      methods: ['GET', 'POST'],
+      allowedHeaders: CORS_ALLOWED_HEADERS,
+      exposedHeaders: CORS_EXPOSED_HEADERS,
+    },
     plugins: [useAuth({ verifier })],
   });
 }

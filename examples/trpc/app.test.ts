@@ -3,9 +3,10 @@
  * audited with assertProtected, and main.ts started as a process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
-import { createHTTPServer } from '@trpc/server/adapters/standalone';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { createVerifier } from 'scopegate';
 import { createTestIssuer, type TestIssuer } from 'scopegate/testing';
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { type AppRouter, createApp } from './app.js';
 import { run } from './client.js';
+import { withCors } from './cors.js';
 
 const AUDIENCE = 'https://notes.example.test';
 let issuer: TestIssuer;
@@ -25,11 +27,15 @@ beforeAll(async () => {
   issuer = await createTestIssuer({ audience: AUDIENCE });
   const app = createApp(createVerifier(issuer.verifierOptions));
   appRouter = app.appRouter;
-  const server = createHTTPServer({
-    router: app.appRouter,
-    createContext: app.createContext,
-    responseMeta: authResponseMeta,
-  });
+  const server = createServer(
+    withCors(
+      createHTTPHandler({
+        router: app.appRouter,
+        createContext: app.createContext,
+        responseMeta: authResponseMeta,
+      }),
+    ),
+  );
   const wss = new WebSocketServer({ server });
   applyWSSHandler({ wss, router: app.appRouter, createContext: app.createContext });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -102,6 +108,29 @@ describe('examples/trpc', () => {
     } finally {
       await ws.close();
     }
+  });
+
+  it('CORS: a preflight allows the DPoP header; responses expose WWW-Authenticate and DPoP-Nonce', async () => {
+    const preflight = await fetch(`${url}/me`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example.test',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization, dpop',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    const allowed = preflight.headers.get('access-control-allow-headers')?.split(/,\s*/) ?? [];
+    expect(allowed).toEqual(expect.arrayContaining(['authorization', 'dpop']));
+    // The actual (refused) request: the browser lets the client read the challenge.
+    const refused = await fetch(`${url}/me`, { headers: { origin: 'https://app.example.test' } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    expect(refused.headers.get('access-control-expose-headers')).toBe(
+      'WWW-Authenticate, DPoP-Nonce, Retry-After',
+    );
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer /);
   });
 
   it('main.ts runs in demo mode and serves the API', async () => {

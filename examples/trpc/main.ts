@@ -5,15 +5,17 @@
  *
  * Without --issuer it starts a local test issuer (scopegate/testing) and prints a token to try.
  */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { createHTTPServer } from '@trpc/server/adapters/standalone';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { createVerifier } from 'scopegate';
 import { createTestIssuer } from 'scopegate/testing';
 import { authResponseMeta } from 'scopegate/trpc';
 import { WebSocketServer } from 'ws';
 import { createApp } from './app.js';
+import { withCors } from './cors.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +44,10 @@ if (values.issuer) {
 
 const verifier = createVerifier(verifierOptions);
 const { appRouter, createContext } = createApp(verifier);
-const server = createHTTPServer({ router: appRouter, createContext, responseMeta: authResponseMeta });
+// CORS: browsers may send `Authorization` and `DPoP`, and read `WWW-Authenticate` and `DPoP-Nonce`.
+const server = createServer(
+  withCors(createHTTPHandler({ router: appRouter, createContext, responseMeta: authResponseMeta })),
+);
 const wss = new WebSocketServer({ server });
 const wsHandler = applyWSSHandler({ wss, router: appRouter, createContext });
 

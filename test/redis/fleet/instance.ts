@@ -6,8 +6,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
-import { createVerifier } from '../../../src/core/index.js';
-import { redisKeyCache } from '../../../src/redis/index.js';
+import { createVerifier, type VerifierOptions } from '../../../src/core/index.js';
+import { redisKeyCache, redisReplayStore } from '../../../src/redis/index.js';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -23,7 +23,7 @@ const redis = createClient({
 redis.on('error', () => {});
 await redis.connect();
 
-const verifier = createVerifier({
+const options: VerifierOptions = {
   issuer: env('ISSUER'),
   audience: env('AUDIENCE'),
   algorithms: ['ES256'],
@@ -31,6 +31,13 @@ const verifier = createVerifier({
   allowInsecureLoopback: true,
   cooldownMs: Number(env('COOLDOWN_MS')),
   keyCache: redisKeyCache(redis, { prefix: env('PREFIX'), secret: env('CACHE_SECRET'), timeoutMs: 2000 }),
+};
+const verifier = createVerifier({
+  ...options,
+  // Proofs are claimed in the shared Redis: a proof used on one instance is a replay on every other.
+  dpop: { replayStore: redisReplayStore(redis, { prefix: env('PREFIX'), timeoutMs: 1000 }) },
+  // The instances stand behind one load balancer: proofs name its origin, not an instance's port.
+  publicOrigin: env('PUBLIC_ORIGIN'),
 });
 
 let handler: (req: IncomingMessage, res: ServerResponse) => void;
@@ -51,9 +58,10 @@ if (env('KIND') === 'trpc') {
   const { createYoga } = await import('graphql-yoga');
   const { authDirective, useAuth } = await import('../../../src/graphql/index.js');
   const { typeDefs, transformer } = authDirective();
+  // `me` is non-null: a refusal nulls `data`, so the response takes the refusal's HTTP status.
   const schema = transformer(
     makeExecutableSchema({
-      typeDefs: [typeDefs, 'type Query { me: String @auth }'],
+      typeDefs: [typeDefs, 'type Query { me: String! @auth }'],
       resolvers: {
         Query: {
           me: async (
