@@ -3,8 +3,15 @@
  * combining whole policies (scopes and claim checks, AND), describing them, and the one rule for
  * which refusal answers a response when several operations of it were refused.
  */
-import type { AuthError } from './errors.js';
-import { type ClaimCheck, compileScopes, passesClaimCheck, type ScopeAlternatives } from './scopes.js';
+import { AuthError } from './errors.js';
+import {
+  type ClaimCheck,
+  compileScopes,
+  matchesClaims,
+  passesClaimCheck,
+  type ScopeAlternatives,
+  scopeRefusal,
+} from './scopes.js';
 import type { AccessPolicy } from './types.js';
 
 // Beyond this many alternatives a requirement is unreadable and its check costly: refuse it.
@@ -76,6 +83,34 @@ export function allOf<TClaims>(a: AccessPolicy<TClaims>, b: AccessPolicy<TClaims
     ...(scopes !== undefined && { scopes }),
     ...(claims !== undefined && { claims }),
   });
+}
+
+function claimRefusal(passes: unknown): AuthError | null {
+  return passes === true ? null : new AuthError('claim_check_failed');
+}
+
+/**
+ * A policy checked synchronously against verified claims and the scopes they grant: `null` when it
+ * holds, else the refusal (returned, not thrown). Only a claim predicate that answers with a
+ * promise makes the answer a promise. A throwing predicate throws: it is a bug, not a refusal.
+ * Same verdicts as `verifier.authorize`, without its promises when nothing is asynchronous.
+ */
+export function policyRefusal<TClaims extends object>(
+  claims: TClaims,
+  granted: ReadonlySet<string>,
+  policy: AccessPolicy<TClaims>,
+): AuthError | null | Promise<AuthError | null> {
+  if (policy.scopes !== undefined) {
+    const refusal = scopeRefusal(granted, policy.scopes);
+    if (refusal) return refusal;
+  }
+  const check = policy.claims;
+  if (check === undefined) return null;
+  if (typeof check !== 'function') return claimRefusal(matchesClaims(claims, check));
+  const passes: unknown = check(claims);
+  return typeof (passes as PromiseLike<unknown> | null)?.then === 'function'
+    ? Promise.resolve(passes).then(claimRefusal)
+    : claimRefusal(passes);
 }
 
 /** A requirement in words, for audits and logs: `a AND b`, or `(a AND b) OR (admin)`. */

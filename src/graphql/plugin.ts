@@ -16,11 +16,13 @@ import {
   type RequestLike,
   type Verifier,
 } from '../core/index.js';
-import { bindToRequest } from '../core/request-auth.js';
+import { bindToRequest, LazyRequestAuth } from '../core/request-auth.js';
 import { type AuthContext, hasAuth } from './context.js';
 import { authErrorOf, toGraphQLError } from './errors.js';
 import { sharedOptions } from './options.js';
-import { checkOperation, type OperationToCheck } from './precheck.js';
+import { checkOperation, type OperationToCheck, reachesGuardedField } from './precheck.js';
+
+const noop = () => {};
 
 /** Which operations are checked as a whole before execution. */
 export type Precheck = 'mutations' | 'all';
@@ -183,9 +185,17 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
     args: OperationToCheck,
     stop: (result: { errors: readonly GraphQLError[] }) => void,
   ): Promise<void> => {
-    if (!needsPrecheck(args, precheck)) return;
-    const errors = await checkOperation(args);
-    if (errors.length > 0) stop({ errors });
+    if (needsPrecheck(args, precheck)) {
+      const errors = await checkOperation(args);
+      if (errors.length > 0) stop({ errors });
+      return;
+    }
+    // Verify before execution when a guarded field will ask anyway: every guard then answers
+    // synchronously (see guard.ts). A refusal is left to the fields, which get it from the memo.
+    const auth = (args.contextValue as { auth?: unknown } | null | undefined)?.auth;
+    if (auth instanceof LazyRequestAuth && auth.settled() === undefined && reachesGuardedField(args)) {
+      await auth.claims().then(noop, noop);
+    }
   };
 
   return {

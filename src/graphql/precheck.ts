@@ -166,6 +166,11 @@ function reachedFields(args: OperationToCheck): Reached[] {
   return reached;
 }
 
+/** True when the operation may reach a guarded field (the pre-check's walk; see {@link checkOperation}). */
+export function reachesGuardedField(args: OperationToCheck): boolean {
+  return reachedFields(args).length > 0;
+}
+
 /**
  * Checks, before execution, every guarded field an operation selects (at any depth, through
  * fragments, honouring `@skip` / `@include`). Resolves to the errors to return instead of executing:
