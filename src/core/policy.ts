@@ -10,7 +10,6 @@ import {
   matchesClaims,
   passesClaimCheck,
   type ScopeAlternatives,
-  scopeRefusal,
 } from './scopes.js';
 import type { AccessPolicy } from './types.js';
 
@@ -85,32 +84,24 @@ export function allOf<TClaims>(a: AccessPolicy<TClaims>, b: AccessPolicy<TClaims
   });
 }
 
-function claimRefusal(passes: unknown): AuthError | null {
+function refusalUnless(passes: unknown): AuthError | null {
   return passes === true ? null : new AuthError('claim_check_failed');
 }
 
 /**
- * A policy checked synchronously against verified claims and the scopes they grant: `null` when it
- * holds, else the refusal (returned, not thrown). Only a claim predicate that answers with a
- * promise makes the answer a promise. A throwing predicate throws: it is a bug, not a refusal.
- * Same verdicts as `verifier.authorize`, without its promises when nothing is asynchronous.
+ * A claim check decided synchronously: `null` when it holds, else the `claim_check_failed`
+ * refusal (returned, not thrown); a promise of either only when a predicate answers with one.
+ * A throwing predicate throws: it is a bug, not a refusal.
  */
-export function policyRefusal<TClaims extends object>(
+export function claimCheckRefusal<TClaims extends object>(
   claims: TClaims,
-  granted: ReadonlySet<string>,
-  policy: AccessPolicy<TClaims>,
+  check: ClaimCheck<TClaims>,
 ): AuthError | null | Promise<AuthError | null> {
-  if (policy.scopes !== undefined) {
-    const refusal = scopeRefusal(granted, policy.scopes);
-    if (refusal) return refusal;
-  }
-  const check = policy.claims;
-  if (check === undefined) return null;
-  if (typeof check !== 'function') return claimRefusal(matchesClaims(claims, check));
+  if (typeof check !== 'function') return refusalUnless(matchesClaims(claims, check));
   const passes: unknown = check(claims);
   return typeof (passes as PromiseLike<unknown> | null)?.then === 'function'
-    ? Promise.resolve(passes).then(claimRefusal)
-    : claimRefusal(passes);
+    ? Promise.resolve(passes).then(refusalUnless)
+    : refusalUnless(passes);
 }
 
 /** A requirement in words, for audits and logs: `a AND b`, or `(a AND b) OR (admin)`. */
