@@ -8,6 +8,7 @@ import { createVerifier as createFastJwtVerifier } from 'fast-jwt';
 import { importJWK, type JWK, jwtVerify } from 'jose';
 import { createVerifier } from '../src/core/index.js';
 import { createTestIssuer } from '../src/testing/index.js';
+import { baselineLabel, baselineModule } from './baseline.js';
 import { check, fmt, interleave, table } from './common.js';
 
 const AUDIENCE = 'https://api.bench';
@@ -41,6 +42,8 @@ export async function claimsSetup(shape: TokenShape, count: number) {
   const cryptoKey = await importJWK(jwk, 'RS256');
   const options = { issuer: issuer.issuer, audience: AUDIENCE, algorithms: ['RS256'] } as const;
   const scopegate = createVerifier({ ...options, jwks: issuer.jwks() });
+  const beforeCore = await baselineModule<typeof import('../src/core/index.js')>('core/index.ts');
+  const before = beforeCore?.createVerifier({ ...options, jwks: issuer.jwks() });
   const fastJwt = createFastJwtVerifier({
     key: keyObject.export({ type: 'spki', format: 'pem' }) as string,
     algorithms: ['RS256'],
@@ -60,6 +63,9 @@ export async function claimsSetup(shape: TokenShape, count: number) {
       if (!ok) throw new Error('raw verify failed');
     },
     scopegate: (token) => scopegate.verify(token),
+    ...(before && {
+      [`scopegate ${baselineLabel()}`]: (token: string) => before.verify(token),
+    }),
     'jose.jwtVerify': (token) =>
       jwtVerify(token, cryptoKey, { ...options, algorithms: ['RS256'], requiredClaims: ['exp'] }),
     'fast-jwt': (token) => fastJwt(token),

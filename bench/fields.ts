@@ -12,6 +12,7 @@ import { rule, shield } from 'graphql-shield';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { JWTPayload } from 'jose';
 import { authDirective, useAuth } from '../src/graphql/index.js';
+import { baselineLabel, baselineModule } from './baseline.js';
 import { check, fmt, interleave, table } from './common.js';
 import { bearerOf, benchTokens, SCOPE, scopesOf } from './tokens.js';
 
@@ -41,7 +42,7 @@ export async function fieldContenders(): Promise<{
   contenders: FieldContender[];
   tokens: Awaited<ReturnType<typeof benchTokens>>['tokens'];
 }> {
-  const { verifier, joseVerify, tokens } = await benchTokens();
+  const { verifier, joseVerify, tokens, issuer, options } = await benchTokens();
   const resolvers = { Query: { items: () => items } };
   const yogaOf = (options: Parameters<typeof createYoga>[0]) =>
     createYoga({ logging: false, graphiql: false, ...options }) as unknown as Yoga;
@@ -66,6 +67,23 @@ export async function fieldContenders(): Promise<{
     ),
     plugins: [useAuth({ verifier })],
   });
+
+  // The same server built from the baseline's src/ (--baseline), when asked for.
+  const before = await baselineModule<typeof import('../src/graphql/index.js')>('graphql/index.ts');
+  const beforeCore = await baselineModule<typeof import('../src/core/index.js')>('core/index.ts');
+  let scopegateBefore: Yoga | undefined;
+  if (before && beforeCore) {
+    const old = before.authDirective({ scopes: [SCOPE] });
+    scopegateBefore = yogaOf({
+      schema: old.transformer(
+        makeExecutableSchema({
+          typeDefs: [old.typeDefs, sdl(() => ` @auth(scopes: ["${SCOPE}"])`)],
+          resolvers,
+        }),
+      ),
+      plugins: [before.useAuth({ verifier: beforeCore.createVerifier({ ...options, jwks: issuer.jwks() }) })],
+    });
+  }
 
   const hasScope = rule({ cache: 'contextual' })((_parent, _args, ctx: JoseContext) =>
     ctx.claims === null ? new GraphQLError('Unauthenticated') : ctx.scopes.has(SCOPE),
@@ -125,6 +143,9 @@ export async function fieldContenders(): Promise<{
     contenders: [
       { name: 'unprotected', yoga: unprotected, protected: false },
       { name: 'scopegate @auth', yoga: scopegate, protected: true },
+      ...(scopegateBefore
+        ? [{ name: `scopegate @auth ${baselineLabel()}`, yoga: scopegateBefore, protected: true }]
+        : []),
       { name: 'graphql-shield', yoga: shieldYoga, protected: true },
       { name: '@envelop/generic-auth', yoga: genericAuth, protected: true },
       { name: 'hand-written check', yoga: handWritten, protected: true },

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { baselineLabel } from './baseline.js';
 import { check, fmt, median, table } from './common.js';
 
 /** Requests in flight (closed loop); `npm run bench -- http --concurrency 1` measures without batching. */
@@ -192,9 +193,12 @@ export async function httpSection(options: {
   // and tRPC's code, and one server's garbage; each alone is what an application runs.
   const processes = new Map<string, ServerProcess>();
   try {
-    for (const name of SERVER_NAMES) processes.set(name, await startServers(name));
+    const label = baselineLabel();
+    const names = label
+      ? SERVER_NAMES.flatMap((name) => (name.includes('scopegate') ? [name, `${name} ${label}`] : [name]))
+      : [...SERVER_NAMES];
+    for (const name of names) processes.set(name, await startServers(name));
     for (const server of processes.values()) await checkHttpContenders(server);
-    const names = [...SERVER_NAMES];
     const roundOf = (name: string, ms: number) => round(processes.get(name) as ServerProcess, name, ms);
     const perRound = new Map<string, Round[]>(names.map((n) => [n, []]));
     // Warm-up: yoga's and tRPC's paths take a few thousand requests to be optimized.

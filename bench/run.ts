@@ -8,6 +8,8 @@
  * - claims:  verify() cost beyond the signature, Auth0-shaped tokens (bench/claims.ts)
  * - dpop:    a DPoP request beside a Bearer request through the verifier (bench/dpop.ts)
  * - profile: CPU profiles of verify, the field case and the tRPC protected path (bench/profile.ts)
+ * `--baseline <rev>` adds scopegate's contenders built from `src/` at that commit (fields, http,
+ * claims), labelled `(before, <rev>)`, for before/after tables from one run.
  * Every section checks first that each contender refuses a missing, a forged and an
  * under-scoped token (or the section's equivalent), and aborts otherwise.
  */
@@ -20,8 +22,14 @@ type Section = (typeof SECTIONS)[number];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '7' }, concurrency: { type: 'string', default: '8' } },
+  options: {
+    rounds: { type: 'string', default: '7' },
+    concurrency: { type: 'string', default: '8' },
+    baseline: { type: 'string' },
+  },
 });
+// Before/after in one run: scopegate's contenders also built from src/ at this commit.
+if (values.baseline) (await import('./baseline.js')).prepareBaseline(values.baseline);
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError('--rounds must be a positive integer');
 for (const name of positionals) {

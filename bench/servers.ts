@@ -20,9 +20,10 @@ import { createYoga } from 'graphql-yoga';
 import type { JWTPayload } from 'jose';
 import { authDirective, useAuth } from '../src/graphql/index.js';
 import { createAuthContext, createAuthProcedures, requireScopes } from '../src/trpc/index.js';
+import { baselineLabel, baselineModule } from './baseline.js';
 import { bearerOf, benchTokens, SCOPE, scopesOf } from './tokens.js';
 
-const { verifier, joseVerify, tokens, pem, options } = await benchTokens();
+const { verifier, joseVerify, tokens, pem, options, issuer } = await benchTokens();
 const servers: Record<string, Server> = {};
 
 // --- yoga: one field, `{ secret }` ---------------------------------------------------------
@@ -135,6 +136,35 @@ servers['yoga + jose in context'] = yogaServer(
   servers['tRPC hand-written jose middleware'] = createHTTPServer({
     router: t.router({ secret: authed.query(secret) }),
     createContext: ({ req }) => ({ authorization: req.headers.authorization }),
+  });
+}
+
+// The two scopegate servers built from the baseline's src/ (--baseline), when asked for.
+const beforeGraphql = await baselineModule<typeof import('../src/graphql/index.js')>('graphql/index.ts');
+const beforeTrpc = await baselineModule<typeof import('../src/trpc/index.js')>('trpc/index.ts');
+const beforeCore = await baselineModule<typeof import('../src/core/index.js')>('core/index.ts');
+if (beforeGraphql && beforeTrpc && beforeCore) {
+  const beforeVerifier = beforeCore.createVerifier({ ...options, jwks: issuer.jwks() });
+  const old = beforeGraphql.authDirective({ scopes: [SCOPE] });
+  servers[`yoga scopegate @auth ${baselineLabel()}`] = yogaServer(
+    createYoga({
+      logging: false,
+      graphiql: false,
+      schema: old.transformer(
+        makeExecutableSchema({
+          typeDefs: [old.typeDefs, `type Query { secret: String @auth(scopes: ["${SCOPE}"]) }`],
+          resolvers: { Query: { secret } },
+        }),
+      ),
+      plugins: [beforeGraphql.useAuth({ verifier: beforeVerifier })],
+    }),
+  );
+  const createContext = beforeTrpc.createAuthContext(beforeVerifier);
+  const t = initTRPC.context<typeof createContext>().create();
+  const { protectedProcedure } = beforeTrpc.createAuthProcedures(t);
+  servers[`tRPC scopegate protectedProcedure + requireScopes ${baselineLabel()}`] = createHTTPServer({
+    router: t.router({ secret: protectedProcedure.use(beforeTrpc.requireScopes(SCOPE)).query(secret) }),
+    createContext,
   });
 }
 

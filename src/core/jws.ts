@@ -15,16 +15,31 @@ export interface ParsedJws {
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+// The whole compact form in one test: three non-empty base64url segments (no padding, no space).
+const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/**
- * Decodes one base64url segment, refusing padding, foreign characters and non-canonical
- * encodings (unused low bits set): two encodings of one value would let a token be altered
- * without altering what it says (SECURITY.md #14, #15). Returns null when the segment is invalid.
- */
-export function decodeBase64url(segment: string): Uint8Array | null {
-  if (!BASE64URL.test(segment)) return null;
+// Node's SIMD ASCII check and latin1 decode (both exact on ASCII), where the runtime has them:
+// JSON is nearly always ASCII, and the strict UTF-8 decoder is the costly part of a decode.
+const nodeBuffer = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+).process?.getBuiltinModule?.('node:buffer') as
+  | { isAscii?: (bytes: Uint8Array) => boolean; Buffer: typeof Buffer }
+  | undefined;
+const isAscii = nodeBuffer?.isAscii;
+const NodeBuffer = nodeBuffer?.Buffer;
+
+/** Text of a JSON segment: ASCII fast, anything else through the strict (fatal) UTF-8 decoder. */
+function textOf(bytes: Uint8Array): string {
+  if (isAscii !== undefined && NodeBuffer !== undefined && bytes instanceof NodeBuffer && isAscii(bytes)) {
+    return (bytes as Buffer).toString('latin1');
+  }
+  return utf8.decode(bytes);
+}
+
+/** Decodes a segment already known to be base64url characters only: the canonical checks. */
+function decodeChecked(segment: string): Uint8Array | null {
   const rest = segment.length % 4;
   if (rest === 1) return null;
   if (rest !== 0) {
@@ -36,12 +51,21 @@ export function decodeBase64url(segment: string): Uint8Array | null {
   return fromBase64url(segment);
 }
 
+/**
+ * Decodes one base64url segment, refusing padding, foreign characters and non-canonical
+ * encodings (unused low bits set): two encodings of one value would let a token be altered
+ * without altering what it says (SECURITY.md #14, #15). Returns null when the segment is invalid.
+ */
+export function decodeBase64url(segment: string): Uint8Array | null {
+  return BASE64URL.test(segment) ? decodeChecked(segment) : null;
+}
+
 function decodeJsonObject(segment: string): Record<string, unknown> | null {
-  const bytes = decodeBase64url(segment);
+  const bytes = decodeChecked(segment);
   if (bytes === null) return null;
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(bytes));
+    value = JSON.parse(textOf(bytes));
   } catch {
     return null;
   }
@@ -56,27 +80,37 @@ const HEADER_CACHE_MAX = 64;
 const HEADER_CACHE_SEGMENT_MAX = 512;
 const headerCache = new Map<string, Readonly<Record<string, unknown>>>();
 
+// The last hit first: a string comparison is cheaper than hashing the segment for the Map.
+let lastSegment = '';
+let lastHeader: Readonly<Record<string, unknown>> | undefined;
+
 function decodeHeader(segment: string): Readonly<Record<string, unknown>> | null {
-  const hit = headerCache.get(segment);
-  if (hit) return hit;
-  const header = decodeJsonObject(segment);
-  if (header === null || segment.length > HEADER_CACHE_SEGMENT_MAX) return header;
-  if (headerCache.size >= HEADER_CACHE_MAX) headerCache.clear();
-  headerCache.set(segment, Object.freeze(header));
+  if (segment === lastSegment && lastHeader !== undefined) return lastHeader;
+  let header: Readonly<Record<string, unknown>> | null | undefined = headerCache.get(segment);
+  if (header === undefined) {
+    header = decodeJsonObject(segment);
+    if (header === null || segment.length > HEADER_CACHE_SEGMENT_MAX) return header;
+    if (headerCache.size >= HEADER_CACHE_MAX) headerCache.clear();
+    header = Object.freeze(header);
+    headerCache.set(segment, header);
+  }
+  lastSegment = segment;
+  lastHeader = header;
   return header;
 }
 
 /** Parses a compact JWS, or returns null when it is not exactly three strict, well-formed parts. */
 export function parseCompactJws(token: string): ParsedJws | null {
+  // One pass over the token checks every character; the segments are then decoded unchecked.
+  // An empty signature is refused here: there is no unsecured JWS in this library.
+  if (!COMPACT.test(token)) return null;
   const first = token.indexOf('.');
-  const second = first < 0 ? -1 : token.indexOf('.', first + 1);
-  if (second < 0 || token.indexOf('.', second + 1) !== -1) return null;
+  const second = token.indexOf('.', first + 1);
   const header = decodeHeader(token.slice(0, first));
   if (header === null) return null;
   const payload = decodeJsonObject(token.slice(first + 1, second));
   if (payload === null) return null;
-  // An empty signature is refused here: there is no unsecured JWS in this library.
-  const signature = decodeBase64url(token.slice(second + 1));
+  const signature = decodeChecked(token.slice(second + 1));
   if (signature === null) return null;
   return {
     header,

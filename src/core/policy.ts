@@ -3,8 +3,14 @@
  * combining whole policies (scopes and claim checks, AND), describing them, and the one rule for
  * which refusal answers a response when several operations of it were refused.
  */
-import type { AuthError } from './errors.js';
-import { type ClaimCheck, compileScopes, passesClaimCheck, type ScopeAlternatives } from './scopes.js';
+import { AuthError } from './errors.js';
+import {
+  type ClaimCheck,
+  compileScopes,
+  matchesClaims,
+  passesClaimCheck,
+  type ScopeAlternatives,
+} from './scopes.js';
 import type { AccessPolicy } from './types.js';
 
 // Beyond this many alternatives a requirement is unreadable and its check costly: refuse it.
@@ -76,6 +82,26 @@ export function allOf<TClaims>(a: AccessPolicy<TClaims>, b: AccessPolicy<TClaims
     ...(scopes !== undefined && { scopes }),
     ...(claims !== undefined && { claims }),
   });
+}
+
+function refusalUnless(passes: unknown): AuthError | null {
+  return passes === true ? null : new AuthError('claim_check_failed');
+}
+
+/**
+ * A claim check decided synchronously: `null` when it holds, else the `claim_check_failed`
+ * refusal (returned, not thrown); a promise of either only when a predicate answers with one.
+ * A throwing predicate throws: it is a bug, not a refusal.
+ */
+export function claimCheckRefusal<TClaims extends object>(
+  claims: TClaims,
+  check: ClaimCheck<TClaims>,
+): AuthError | null | Promise<AuthError | null> {
+  if (typeof check !== 'function') return refusalUnless(matchesClaims(claims, check));
+  const passes: unknown = check(claims);
+  return typeof (passes as PromiseLike<unknown> | null)?.then === 'function'
+    ? Promise.resolve(passes).then(refusalUnless)
+    : refusalUnless(passes);
 }
 
 /** A requirement in words, for audits and logs: `a AND b`, or `(a AND b) OR (admin)`. */

@@ -9,6 +9,7 @@ import { type DpopCredentials, verifyDpopRequest } from './dpop/request.js';
 import { AuthError, isAuthError } from './errors.js';
 import type { NormalizedOptions } from './options.js';
 import { bindPresentation, type Presentation } from './presentation.js';
+import { type ScopeAlternatives, scopeRefusal } from './scopes.js';
 import type { AccessPolicy, RequestAuth, Verifier, VerifyOptions } from './types.js';
 
 /** What the request auth needs of its verifier beyond the public interface. */
@@ -59,6 +60,9 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
   readonly #options: NormalizedOptions;
   #claims: Promise<TClaims> | undefined;
   #validUntil: number | undefined;
+  // The claims #claims resolved to, and scope decisions on them: adapters' synchronous path.
+  #settled: TClaims | undefined;
+  #decisions: Map<ScopeAlternatives, AuthError | null> | undefined;
   #consulted = false;
   #presentation: Presentation | undefined;
   readonly #scheme: AuthScheme | undefined;
@@ -111,10 +115,13 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
     if (this.#validUntil !== undefined && Date.now() >= this.#validUntil) {
       this.#claims = undefined;
       this.#validUntil = undefined;
+      this.#settled = undefined;
+      this.#decisions = undefined;
     }
     this.#claims ??= this.#resolve().then(
       (claims) => {
         this.#validUntil = this.#verifier.validUntil(claims);
+        this.#settled = claims;
         return claims;
       },
       (error: unknown) => {
@@ -123,6 +130,34 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
       },
     );
     return this.#claims;
+  }
+
+  /**
+   * The claims `claims()` resolved to while they are valid, else undefined (`claims()` then
+   * verifies, or re-verifies at expiry). Internal: the adapters' synchronous path.
+   */
+  settled(): TClaims | undefined {
+    return this.#settled !== undefined && Date.now() < (this.#validUntil as number)
+      ? this.#settled
+      : undefined;
+  }
+
+  /**
+   * A scope requirement decided synchronously on the settled claims: `null` when granted, else the
+   * refusal (as `require()` rejects with it), cached per requirement while the claims stay;
+   * `undefined` when the claims are not settled (ask `require()`).
+   */
+  decide(scopes: ScopeAlternatives): AuthError | null | undefined {
+    const claims = this.settled();
+    if (claims === undefined) return undefined;
+    let decision = this.#decisions?.get(scopes);
+    if (decision === undefined) {
+      decision = scopeRefusal(this.#verifier.scopes(claims), scopes);
+      if (decision) bindPresentation(decision, this.presentation, true);
+      this.#decisions ??= new Map();
+      this.#decisions.set(scopes, decision);
+    }
+    return decision;
   }
 
   #resolve(): Promise<TClaims> {

@@ -105,11 +105,20 @@ export function hasScopes(granted: ReadonlySet<string>, requirement: ScopeRequir
   return compileScopes(requirement).some((alternative) => alternative.every((scope) => granted.has(scope)));
 }
 
+/**
+ * The synchronous form of {@link checkScopes}: `null` when the granted scopes satisfy the
+ * requirement, else the `insufficient_scope` refusal (returned, not thrown).
+ */
+export function scopeRefusal(granted: ReadonlySet<string>, requirement: ScopeRequirement): AuthError | null {
+  if (hasScopes(granted, requirement)) return null;
+  // The realm and other presentation come from the verifier serving the request, at render time.
+  return new AuthError('insufficient_scope', { requirement: compileScopes(requirement) });
+}
+
 /** @throws AuthError `FORBIDDEN` `insufficient_scope`, with `requiredScopes`, when not satisfied. */
 export function checkScopes(granted: ReadonlySet<string>, requirement: ScopeRequirement): void {
-  if (hasScopes(granted, requirement)) return;
-  // The realm and other presentation come from the verifier serving the request, at render time.
-  throw new AuthError('insufficient_scope', { requirement: compileScopes(requirement) });
+  const refusal = scopeRefusal(granted, requirement);
+  if (refusal) throw refusal;
 }
 
 /**
@@ -199,17 +208,25 @@ function claimMatches(actual: unknown, expected: unknown): boolean {
   return Array.isArray(actual) ? actual.includes(expected) : actual === expected;
 }
 
+/** True when the claims hold every `{ claim: expected }` pair of a claim check object. */
+export function matchesClaims(
+  claims: object,
+  expectations: Exclude<ClaimCheck<never>, (claims: never) => unknown>,
+): boolean {
+  for (const [claim, expected] of Object.entries(expectations)) {
+    const actual = Object.hasOwn(claims, claim) ? (claims as Record<string, unknown>)[claim] : undefined;
+    if (!claimMatches(actual, expected)) return false;
+  }
+  return true;
+}
+
 /** True when the verified claims pass the check. A throwing predicate propagates: it is a bug. */
 export async function passesClaimCheck<TClaims extends object>(
   claims: TClaims,
   check: ClaimCheck<TClaims>,
 ): Promise<boolean> {
   if (typeof check === 'function') return (await check(claims)) === true;
-  for (const [claim, expected] of Object.entries(check)) {
-    const actual = Object.hasOwn(claims, claim) ? (claims as Record<string, unknown>)[claim] : undefined;
-    if (!claimMatches(actual, expected)) return false;
-  }
-  return true;
+  return matchesClaims(claims, check);
 }
 
 /** @throws AuthError `FORBIDDEN` `claim_check_failed` when the check fails. */

@@ -10,13 +10,15 @@ import type { Plugin } from 'graphql-yoga';
 import type { RequestLike } from '../core/credentials.js';
 import { isAuthError } from '../core/errors.js';
 import { answeringRefusal } from '../core/policy.js';
-import { bindToRequest, presentationOfRequest } from '../core/request-auth.js';
+import { bindToRequest, LazyRequestAuth, presentationOfRequest } from '../core/request-auth.js';
 import { authResponseHeaders } from '../core/response.js';
 import type { JwtClaims, RequestAuth, Verifier } from '../core/types.js';
 import { type AuthContext, hasAuth } from './context.js';
 import { authErrorOf, toGraphQLError } from './errors.js';
 import { sharedOptions } from './options.js';
-import { checkOperation, type OperationToCheck } from './precheck.js';
+import { checkOperation, type OperationToCheck, reachesGuardedField } from './precheck.js';
+
+const noop = () => {};
 
 /** Which operations are checked as a whole before execution. */
 export type Precheck = 'mutations' | 'all';
@@ -188,9 +190,17 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
     args: OperationToCheck,
     stop: (result: { errors: readonly GraphQLError[] }) => void,
   ): Promise<void> => {
-    if (!needsPrecheck(args, precheck)) return;
-    const errors = await checkOperation(args);
-    if (errors.length > 0) stop({ errors });
+    if (needsPrecheck(args, precheck)) {
+      const errors = await checkOperation(args);
+      if (errors.length > 0) stop({ errors });
+      return;
+    }
+    // Verify before execution when a guarded field will ask anyway: every guard then answers
+    // synchronously (see guard.ts). A refusal is left to the fields, which get it from the memo.
+    const auth = (args.contextValue as { auth?: unknown } | null | undefined)?.auth;
+    if (auth instanceof LazyRequestAuth && auth.settled() === undefined && reachesGuardedField(args)) {
+      await auth.claims().then(noop, noop);
+    }
   };
 
   return {

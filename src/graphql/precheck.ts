@@ -8,6 +8,7 @@
  * computed counts as included.
  */
 import {
+  BREAK,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -23,7 +24,9 @@ import {
   isAbstractType,
   isObjectType,
   Kind,
+  type OperationDefinitionNode,
   type SelectionSetNode,
+  visit,
 } from 'graphql';
 import { type AuthError, isAuthError } from '../core/errors.js';
 import { authOf } from './context.js';
@@ -163,6 +166,42 @@ function reachedFields(args: OperationToCheck): Reached[] {
     }
   };
   if (operation.selectionSet) visit(operation.selectionSet, [root], [], new Set());
+  return reached;
+}
+
+function hasConditions(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Directive(node) {
+      if (node.name.value !== 'skip' && node.name.value !== 'include') return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+}
+
+// Per schema and operation node (yoga's parser cache reuses documents): whether a guarded field
+// is reached; `null` when it depends on the variables (`@skip` / `@include` in the document).
+const reaches = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, boolean | null>>();
+
+/** True when the operation may reach a guarded field (the pre-check's walk; see {@link checkOperation}). */
+export function reachesGuardedField(args: OperationToCheck): boolean {
+  const operation = getOperationAST(args.document, args.operationName ?? undefined);
+  if (!operation) return false;
+  let byOperation = reaches.get(args.schema);
+  if (!byOperation) {
+    byOperation = new WeakMap();
+    reaches.set(args.schema, byOperation);
+  }
+  const known = byOperation.get(operation);
+  if (typeof known === 'boolean') return known;
+  const reached = reachedFields(args).length > 0;
+  // Invalid variables make the walk find nothing: such an answer is not the operation's.
+  const invalidVariables = !reached && (operation.variableDefinitions?.length ?? 0) > 0;
+  if (known === undefined && !invalidVariables) {
+    byOperation.set(operation, hasConditions(args.document) ? null : reached);
+  }
   return reached;
 }
 

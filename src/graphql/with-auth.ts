@@ -43,10 +43,10 @@ export function untag(resolver: unknown): Tagged | undefined {
 export function withAuth<TSource, TContext, TArgs, TResult>(
   requirement: AuthRequirement,
   resolver?: GraphQLFieldResolver<TSource, TContext, TArgs, TResult>,
-): GraphQLFieldResolver<TSource, TContext, TArgs, Promise<unknown>> {
+): GraphQLFieldResolver<TSource, TContext, TArgs, unknown> {
   const compiled = compileRequirement(requirement, 'withAuth');
   const inner = (resolver ?? defaultFieldResolver) as GraphQLFieldResolver<unknown, unknown>;
   const wrapped = guard(compiled, inner);
   tags.set(wrapped, { requirement: compiled, resolver: inner });
-  return wrapped as GraphQLFieldResolver<TSource, TContext, TArgs, Promise<unknown>>;
+  return wrapped as GraphQLFieldResolver<TSource, TContext, TArgs, unknown>;
 }

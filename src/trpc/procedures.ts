@@ -4,9 +4,10 @@
  * input is refused with 401 rather than answered with a validation error (400).
  */
 import type { AnyTRPCMiddlewareFunction, TRPCProcedureBuilder, TRPCUnsetMarker as Unset } from '@trpc/server';
+import { LazyRequestAuth } from '../core/request-auth.js';
 import type { JwtClaims, RequestAuth } from '../core/types.js';
 import { withAccessRule } from './access.js';
-import { orTRPCError } from './errors.js';
+import { orTRPCError, toTRPCError } from './errors.js';
 import { untilTokenExpires } from './subscription.js';
 
 /** A context `createAuthProcedures` can work with: it carries the request's `auth`. */
@@ -52,29 +53,43 @@ export interface AuthProcedures<TContext, TMeta, TErrorShape> {
 }
 
 type AuthMiddlewareOptions = Parameters<AnyTRPCMiddlewareFunction>[0] & { readonly ctx: AuthContextBase };
+type MiddlewareResult = Awaited<ReturnType<AnyTRPCMiddlewareFunction>>;
 
+function rethrowAsTRPC(error: unknown): never {
+  throw toTRPCError(error);
+}
+
+/** The rest of the call with `ctx.claims`; a subscription outlives the request: it ends at expiry. */
+function proceed(
+  opts: AuthMiddlewareOptions,
+  claims: JwtClaims | null,
+): MiddlewareResult | Promise<MiddlewareResult> {
+  const result = opts.next({ ctx: { claims } });
+  // An anonymous subscriber has no token to expire.
+  if (claims === null || opts.type !== 'subscription') return result;
+  return result.then((done) =>
+    done.ok ? { ...done, data: untilTokenExpires(done.data, opts.ctx.auth, opts.signal) } : done,
+  );
+}
+
+// Plain functions, not async ones: no promise of scopegate's own around tRPC's when the claims
+// are already settled, and one `then` when they are verified here.
 const authenticated = withAccessRule(
-  async function requireAuthentication(opts: AuthMiddlewareOptions) {
-    const { auth } = opts.ctx;
-    const claims = await orTRPCError(() => auth.claims());
-    const result = await opts.next({ ctx: { claims } });
-    // A subscription outlives the request: it ends when its token expires.
-    return opts.type === 'subscription' && result.ok
-      ? { ...result, data: untilTokenExpires(result.data, auth, opts.signal) }
-      : result;
+  function requireAuthentication(opts: AuthMiddlewareOptions) {
+    const auth: RequestAuth<JwtClaims> = opts.ctx.auth;
+    if (!(auth instanceof LazyRequestAuth))
+      return orTRPCError(() => auth.claims()).then((c) => proceed(opts, c));
+    const settled = auth.settled();
+    if (settled !== undefined) return proceed(opts, settled);
+    return auth.claims().then((claims) => proceed(opts, claims), rethrowAsTRPC);
   },
   { kind: 'authenticated' },
 );
 
 const optional = withAccessRule(
-  async function optionalAuthentication(opts: AuthMiddlewareOptions) {
-    const { auth } = opts.ctx;
-    const claims = await orTRPCError(() => auth.optional());
-    const result = await opts.next({ ctx: { claims } });
-    // An anonymous subscriber has no token to expire.
-    return claims !== null && opts.type === 'subscription' && result.ok
-      ? { ...result, data: untilTokenExpires(result.data, auth, opts.signal) }
-      : result;
+  function optionalAuthentication(opts: AuthMiddlewareOptions) {
+    const auth: RequestAuth<JwtClaims> = opts.ctx.auth;
+    return orTRPCError(() => auth.optional()).then((claims) => proceed(opts, claims));
   },
   { kind: 'optional' },
 );

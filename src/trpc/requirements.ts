@@ -1,14 +1,17 @@
 /**
  * `requireScopes` and `requireClaims`: authorization middlewares for procedures whose context
  * already holds verified claims (`protectedProcedure`). The requirement is compiled where it is
- * declared (a malformed one throws a TypeError at startup, not per request), and checked through
- * `ctx.auth.require`, so the verifier's realm and `exposeReasons` shape the 403.
+ * declared (a malformed one throws a TypeError at startup, not per request), and checked against
+ * the request's settled claims (synchronously) or through `ctx.auth.require`; either way the
+ * request's realm and `exposeReasons` shape the 403.
  */
 import type { TRPCMiddlewareFunction } from '@trpc/server';
+import { claimCheckRefusal } from '../core/policy.js';
+import { bindToRequest, LazyRequestAuth } from '../core/request-auth.js';
 import { type ClaimCheck, compileClaimCheck, compileScopes, type ScopeRequirement } from '../core/scopes.js';
 import type { JwtClaims, RequestAuth } from '../core/types.js';
 import { withAccessRule } from './access.js';
-import { orTRPCError } from './errors.js';
+import { orTRPCError, toTRPCError } from './errors.js';
 
 /** The context an authorization middleware needs: the request's auth and verified claims. */
 export interface VerifiedContext<TClaims = JwtClaims> {
@@ -42,9 +45,14 @@ export type AuthorizationMiddleware<TClaims = JwtClaims> = TRPCMiddlewareFunctio
  */
 export function requireScopes(requirement: ScopeRequirement): AuthorizationMiddleware {
   const scopes = compileScopes(requirement);
-  const middleware: AuthorizationMiddleware = async (opts) => {
-    await orTRPCError(() => opts.ctx.auth.require({ scopes }));
-    return opts.next();
+  const policy = Object.freeze({ scopes });
+  const middleware: AuthorizationMiddleware = (opts) => {
+    const auth = opts.ctx.auth;
+    // Behind protectedProcedure the claims are settled: decided synchronously (cached per request).
+    const refusal = auth instanceof LazyRequestAuth ? auth.decide(scopes) : undefined;
+    if (refusal === null) return opts.next();
+    if (refusal !== undefined) throw toTRPCError(refusal);
+    return orTRPCError(() => auth.require(policy)).then(() => opts.next());
   };
   return withAccessRule(middleware, { kind: 'scopes', scopes });
 }
@@ -65,9 +73,19 @@ export function requireClaims<TClaims extends JwtClaims = JwtClaims>(
   check: ClaimCheck<TClaims>,
 ): AuthorizationMiddleware<TClaims> {
   const compiled = compileClaimCheck(check);
-  const middleware: AuthorizationMiddleware<TClaims> = async (opts) => {
-    await orTRPCError(() => opts.ctx.auth.require({ claims: compiled as ClaimCheck<JwtClaims> }));
-    return opts.next();
+  const policy = Object.freeze({ claims: compiled as ClaimCheck<JwtClaims> });
+  const middleware: AuthorizationMiddleware<TClaims> = (opts) => {
+    const auth = opts.ctx.auth;
+    const claims = auth instanceof LazyRequestAuth ? (auth.settled() as TClaims | undefined) : undefined;
+    if (claims === undefined) return orTRPCError(() => auth.require(policy)).then(() => opts.next());
+    // Settled claims: a synchronous predicate (or claim object) answers without a promise.
+    const refusal = claimCheckRefusal(claims, compiled);
+    if (refusal === null) return opts.next();
+    if (!(refusal instanceof Promise)) throw toTRPCError(bindToRequest(refusal, auth));
+    return refusal.then((late) => {
+      if (late) throw toTRPCError(bindToRequest(late, auth));
+      return opts.next();
+    });
   };
   return withAccessRule(middleware, { kind: 'claims', check: compiled as ClaimCheck<never> });
 }
