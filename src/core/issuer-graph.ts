@@ -48,7 +48,7 @@ export function buildKeySource(
   spec: { readonly issuer: string; readonly algorithms: readonly Algorithm[]; readonly key: KeySpec },
   graph: GraphSettings,
 ): KeySource {
-  const { engine, logger, http, timing, allowInsecureLoopback, presentation, keyCache } = graph;
+  const { engine, logger, http, timing, allowInsecureLoopback, keyCache } = graph;
   const key = spec.key;
   switch (key.kind) {
     case 'secret':
@@ -62,7 +62,7 @@ export function buildKeySource(
           `"${key.option}" option must be a public JSON Web Key Set (${(error as Error).message})`,
         );
       }
-      return new StaticKeySource(ring, presentation);
+      return new StaticKeySource(ring);
     }
     case 'jwksUri':
     case 'discovery': {
@@ -83,7 +83,6 @@ export function buildKeySource(
         http,
         timing,
         engine,
-        presentation,
         allowInsecureLoopback,
         logger,
         keyCache,

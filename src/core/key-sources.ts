@@ -5,7 +5,7 @@
  */
 import type { Algorithm, VerificationKey } from './algorithms.js';
 import type { Engine } from './engine.js';
-import { AuthError, type ErrorPresentation } from './errors.js';
+import { AuthError } from './errors.js';
 import { fetchBody, type HttpLimits, IssuerFetchError, isAllowedUrl, parseJsonBody } from './http.js';
 import { type KeyCache, type Loaded, loadShared } from './key-cache.js';
 import { KeyRing, type Logger } from './key-ring.js';
@@ -22,11 +22,9 @@ export interface KeySource {
 
 export class StaticKeySource implements KeySource {
   readonly #ring: KeyRing;
-  readonly #presentation: ErrorPresentation;
 
-  constructor(ring: KeyRing, presentation: ErrorPresentation) {
+  constructor(ring: KeyRing) {
     this.#ring = ring;
-    this.#presentation = presentation;
   }
 
   cached(alg: Algorithm, kid: unknown): readonly VerificationKey[] | undefined {
@@ -35,7 +33,7 @@ export class StaticKeySource implements KeySource {
 
   async resolve(alg: Algorithm, kid: unknown): Promise<readonly VerificationKey[]> {
     const keys = await this.#ring.resolve(alg, kid);
-    if (keys.length === 0) throw new AuthError('unknown_key', { presentation: this.#presentation });
+    if (keys.length === 0) throw new AuthError('unknown_key');
     return keys;
   }
 
@@ -128,7 +126,6 @@ export class RemoteKeySource implements KeySource {
   readonly #http: HttpLimits;
   readonly #timing: RemoteTiming;
   readonly #engine: Engine;
-  readonly #presentation: ErrorPresentation;
   readonly #logger: Logger | undefined;
   readonly #allowInsecureLoopback: boolean;
   readonly #cache: KeyCache | undefined;
@@ -147,7 +144,6 @@ export class RemoteKeySource implements KeySource {
     http: HttpLimits;
     timing: RemoteTiming;
     engine: Engine;
-    presentation: ErrorPresentation;
     allowInsecureLoopback: boolean;
     logger: Logger | undefined;
     keyCache?: KeyCache | undefined;
@@ -156,7 +152,6 @@ export class RemoteKeySource implements KeySource {
     this.#http = options.http;
     this.#timing = options.timing;
     this.#engine = options.engine;
-    this.#presentation = options.presentation;
     this.#allowInsecureLoopback = options.allowInsecureLoopback;
     this.#logger = options.logger;
     this.#cache = options.keyCache;
@@ -183,7 +178,7 @@ export class RemoteKeySource implements KeySource {
     if (!this.#pending) {
       if (this.#inBackoff(now) || this.#closer.signal.aborted) throw this.#unavailable();
       if (ring && fresh && now - this.#attemptedAt < this.#timing.cooldownMs) {
-        throw new AuthError('unknown_key', { presentation: this.#presentation });
+        throw new AuthError('unknown_key');
       }
     }
     try {
@@ -192,7 +187,7 @@ export class RemoteKeySource implements KeySource {
       throw this.#unavailable();
     }
     const keys = await (this.#ring as KeyRing | null)?.resolve(alg, kid);
-    if (!keys || keys.length === 0) throw new AuthError('unknown_key', { presentation: this.#presentation });
+    if (!keys || keys.length === 0) throw new AuthError('unknown_key');
     return keys;
   }
 
@@ -236,7 +231,6 @@ export class RemoteKeySource implements KeySource {
   #unavailable(): AuthError {
     return new AuthError('issuer_unavailable', {
       cause: this.#lastFailure,
-      presentation: this.#presentation,
     });
   }
 

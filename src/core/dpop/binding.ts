@@ -3,7 +3,7 @@
  * SHA-256 thumbprint of the public JWK that must sign the request's proof.
  */
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { AuthError, type ErrorPresentation } from '../errors.js';
+import { AuthError } from '../errors.js';
 
 /** RFC 7638 SHA-256 thumbprint (base64url) of a public JWK. jose picks the required members. */
 export function jwkThumbprint(jwk: JWK): Promise<string> {
@@ -26,19 +26,16 @@ export function boundThumbprint(claims: Readonly<Record<string, unknown>>): stri
 export function checkTokenBinding(
   claims: Readonly<Record<string, unknown>>,
   thumbprint: string,
-  presentation?: ErrorPresentation,
 ): void {
   const jkt = boundThumbprint(claims);
   if (jkt === undefined) {
     throw new AuthError('invalid_token_binding', {
       detail: 'binding: the token has no cnf.jkt (not a DPoP-bound token)',
-      ...(presentation && { presentation }),
     });
   }
   if (jkt !== thumbprint) {
     throw new AuthError('invalid_token_binding', {
       detail: 'binding: cnf.jkt is not the thumbprint of the proof key',
-      ...(presentation && { presentation }),
     });
   }
 }

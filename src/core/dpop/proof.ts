@@ -20,7 +20,7 @@ import {
   getEngine,
   type KeyProblem,
 } from '../engine.js';
-import { AuthError, type ErrorPresentation } from '../errors.js';
+import { AuthError } from '../errors.js';
 import { decodeBase64url, parseCompactJws } from '../jws.js';
 import { jwkThumbprint } from './binding.js';
 import { sha256Base64url } from './digest.js';
@@ -42,8 +42,6 @@ export interface DpopProofOptions {
   readonly maxLength?: number;
   /** Signature engine, as the verifier's `crypto` option. @default 'node' where available */
   readonly engine?: EngineName;
-  /** How refusals present themselves (the verifier's realm and `exposeReasons`). */
-  readonly presentation?: ErrorPresentation;
 }
 
 /** Normalized, validated proof settings; build them once with {@link dpopProofSettings}. */
@@ -54,7 +52,6 @@ export interface DpopProofSettings {
   readonly maxLength: number;
   readonly nonces: DpopNonces | undefined;
   readonly engine: Engine;
-  readonly presentation: ErrorPresentation | undefined;
 }
 
 /** What a verified proof tells: who signed it (the key thumbprint) and what to claim. */
@@ -132,7 +129,6 @@ export function dpopProofSettings(options: DpopProofOptions = {}): DpopProofSett
     maxLength,
     nonces: options.nonce === undefined ? undefined : createDpopNonces(options.nonce),
     engine: getEngine(engine),
-    presentation: options.presentation,
   });
 }
 
@@ -198,9 +194,8 @@ export async function verifyDpopProof(
   request: DpopProofRequest,
   settings: DpopProofSettings,
 ): Promise<VerifiedDpopProof> {
-  const presentation = settings.presentation;
   const fail = (detail: string, reason: 'invalid_dpop_proof' | 'use_dpop_nonce' = 'invalid_dpop_proof') =>
-    new AuthError(reason, { detail, ...(presentation && { presentation }) });
+    new AuthError(reason, { detail });
 
   if (typeof proof !== 'string' || proof.length === 0) throw fail('jws: no proof');
   if (proof.length > settings.maxLength) {

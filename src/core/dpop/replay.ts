@@ -3,7 +3,7 @@
  * token and the proof (forged proofs never reach the store). The store gets a hash of the key
  * thumbprint and the `jti`: the same `jti` under another key is another proof.
  */
-import { AuthError, type ErrorPresentation } from '../errors.js';
+import { AuthError } from '../errors.js';
 import { sha256Base64url } from './digest.js';
 import type { ReplayStore } from './replay-store.js';
 
@@ -20,7 +20,6 @@ export interface ClaimableProof {
 export interface ClaimOptions {
   /** How long the store may take to answer, in ms; slower is a 503. @default 1000 */
   readonly timeoutMs?: number;
-  readonly presentation?: ErrorPresentation;
 }
 
 const DEFAULT_TIMEOUT_MS = 1000;
@@ -42,13 +41,11 @@ export async function claimProof(
   proof: ClaimableProof,
   options: ClaimOptions = {},
 ): Promise<void> {
-  const { presentation } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const unavailable = (detail: string, cause?: unknown) =>
     new AuthError('replay_store_unavailable', {
       detail,
       ...(cause !== undefined && { cause }),
-      ...(presentation && { presentation }),
     });
 
   const key = await replayKey(proof.thumbprint, proof.jti);
@@ -64,7 +61,6 @@ export async function claimProof(
   if (answer === false) {
     throw new AuthError('invalid_dpop_proof', {
       detail: 'jti: replayed (already claimed, or the proof predates the replay store)',
-      ...(presentation && { presentation }),
     });
   }
   if (answer !== true) throw unavailable('replay store: the answer is not a boolean');
