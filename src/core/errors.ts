@@ -3,12 +3,7 @@
  * `code` (what the client should do) and a `reason` (why, stable for logs and clients). Adapters
  * map it to `TRPCError` codes and GraphQL `extensions.code` with the same names.
  */
-import {
-  presentationOf,
-  publicReasonOf,
-  renderChallenge,
-  renderClientView,
-} from './presentation.js';
+import { presentationOf, publicReasonOf, renderChallenge, renderClientView } from './presentation.js';
 import {
   type AuthErrorCode,
   type AuthErrorInfo,

@@ -23,10 +23,7 @@ export function boundThumbprint(claims: Readonly<Record<string, unknown>>): stri
  * @throws AuthError `invalid_token_binding` when the token has no `cnf.jkt` (a Bearer token sent
  *   as DPoP, RFC 9449 7.1) or names another key (a stolen token with the thief's key, 6.1).
  */
-export function checkTokenBinding(
-  claims: Readonly<Record<string, unknown>>,
-  thumbprint: string,
-): void {
+export function checkTokenBinding(claims: Readonly<Record<string, unknown>>, thumbprint: string): void {
   const jkt = boundThumbprint(claims);
   if (jkt === undefined) {
     throw new AuthError('invalid_token_binding', {
