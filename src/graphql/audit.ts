@@ -16,6 +16,8 @@ import {
 } from 'graphql';
 import { auditReport, summarizeAccess, undeclaredAccess } from '../core/audit.js';
 import type { ScopeAlternatives } from '../core/index.js';
+import { assertEnforced } from './enforcement.js';
+import { isGuard } from './guard.js';
 import { and, type FieldRequirement, recordedRequirement } from './requirement.js';
 import { untag } from './with-auth.js';
 
@@ -93,7 +95,9 @@ function reachableObjectTypes(schema: GraphQLSchema, roots: ReadonlyMap<string, 
  */
 function effectiveRequirement(field: GraphQLField<unknown, unknown>): FieldRequirement | undefined {
   const recorded = recordedRequirement(field);
-  if (recorded) return recorded;
+  // A recorded requirement counts only while the guard still resolves the field: one replaced
+  // after the transform (`addResolversToSchema`) enforces nothing (assertProtected refuses it).
+  if (recorded) return isGuard(field.resolve) ? recorded : undefined;
   let requirement: FieldRequirement | undefined;
   for (const tagged of [untag(field.resolve), untag(field.subscribe)]) {
     if (tagged) requirement = requirement ? and(requirement, tagged.requirement) : tagged.requirement;
@@ -218,6 +222,8 @@ export function assertProtected(schema: GraphQLSchema, options: AssertProtectedO
   ) {
     throw new TypeError('assertProtected: "public" must be a list of "Type.field" or "Type.*" entries');
   }
+  // A field whose @auth is not enforced fails the audit whatever `public` says (issue 8).
+  assertEnforced(schema, 'assertProtected');
   const fields = describeSchema(schema);
   const rootFields = fields.filter((field) => field.root !== undefined);
   const { unprotected, unknownPublic } = undeclaredAccess(

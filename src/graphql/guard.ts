@@ -11,6 +11,15 @@ import type { FieldRequirement } from './requirement.js';
 
 type Resolver = GraphQLFieldResolver<unknown, unknown>;
 
+// Every resolver guard() made: a recorded field whose resolver is not one of them was replaced
+// after the transform (`addResolversToSchema`), and enforces nothing (see enforcement.ts).
+const guards = new WeakSet<object>();
+
+/** True when `resolver` is a guard made by {@link guard}. */
+export function isGuard(resolver: unknown): boolean {
+  return typeof resolver === 'function' && guards.has(resolver);
+}
+
 /**
  * Verifies the request's token (once per request: RequestAuth memoizes) and checks the scopes.
  * @throws GraphQLError with `extensions.code` from the AuthError
@@ -41,7 +50,7 @@ function isSubscriptionRoot(info: GraphQLResolveInfo): boolean {
  * event stream is ended when the token expires.
  */
 export function guard(requirement: FieldRequirement, resolver: Resolver = defaultFieldResolver): Resolver {
-  return async (source, args, context, info) => {
+  const guarded: Resolver = async (source, args, context, info) => {
     const expired = expiryErrorOf(source);
     if (expired) throw expired;
     await enforce(requirement, context);
@@ -50,4 +59,6 @@ export function guard(requirement: FieldRequirement, resolver: Resolver = defaul
       ? expiringStream(result, authOf(context), requestSignalOf(context))
       : result;
   };
+  guards.add(guarded);
+  return guarded;
 }

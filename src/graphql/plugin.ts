@@ -18,6 +18,7 @@ import {
 } from '../core/index.js';
 import { bindToRequest } from '../core/request-auth.js';
 import { type AuthContext, hasAuth } from './context.js';
+import { assertEnforced } from './enforcement.js';
 import { authErrorOf, toGraphQLError } from './errors.js';
 import { sharedOptions } from './options.js';
 import { checkOperation, type OperationToCheck } from './precheck.js';
@@ -189,6 +190,10 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
   };
 
   return {
+    // A schema whose @auth is not enforced would serve protected fields to anyone: refuse it.
+    onSchemaChange({ schema }) {
+      assertEnforced(schema, 'useAuth');
+    },
     onContextBuilding({ context, extendContext }) {
       // The graphql-ws helper (or the application) may already have put the connection's auth here.
       if (hasAuth(context)) return;
