@@ -48,7 +48,7 @@ it('the schema output really is transformed (the premise of the test)', async ()
 });
 
 describe('tRPC over WebSocket', () => {
-  it('#70 a subscription ends with token_expired at the token expiry; later calls are refused', async () => {
+  it('a subscription ends with token_expired at the token expiry; later calls are refused', async () => {
     const token = await issuer.sign({}, { expiresIn: 2 });
     const ws = createWSClient({
       url: trpc.wsUrl,
@@ -90,7 +90,7 @@ describe('tRPC over WebSocket', () => {
 });
 
 describe('yoga over SSE', () => {
-  it('#70 a subscription ends with a last token_expired event, then complete', async () => {
+  it('a subscription ends with a last token_expired event, then complete', async () => {
     const token = await issuer.sign({ scope: 'read:ticks' }, { expiresIn: 2 });
     const response = await fetch(yoga.url, {
       method: 'POST',
