@@ -417,7 +417,7 @@ export function discoveryLocator(options: DiscoveryOptions): JwksLocator {
     const { issuer, jwks_uri: jwksUri } = (metadata ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
     if (issuer !== options.issuer) {
       throw new IssuerFetchError(
-        `the metadata "issuer" ${shown(issuer)} does not match the configured issuer ${shown(options.issuer)}`,
+        `the metadata "issuer" does not match the configured issuer: expected ${shown(options.issuer)}, the metadata says ${shown(issuer)}`,
         url,
         { setupMistake: true },
       );

@@ -37,13 +37,32 @@ function isAnnotated(schema: GraphQLSchema, element: Annotated, names: ReadonlyS
   return false;
 }
 
+// Apollo Server wraps every resolver of the schema in place for its plugins' willResolveField
+// (marking the schema with this symbol): guards are then inside closures that cannot be inspected,
+// so on such a schema a guard cannot be told from its replacement and the recorded one is trusted.
+function instrumentedByApollo(schema: GraphQLSchema): boolean {
+  return Object.getOwnPropertySymbols(schema).some(
+    (symbol) => symbol.description === 'apolloServerPluginsEnabled',
+  );
+}
+
+/** True when a field the transformer guarded no longer resolves through its guard. */
+export function guardReplaced(
+  schema: GraphQLSchema,
+  type: GraphQLObjectType,
+  field: GraphQLField<unknown, unknown>,
+): boolean {
+  if (instrumentedByApollo(schema)) return false;
+  const streams = field.subscribe !== undefined || type.name === schema.getSubscriptionType()?.name;
+  return !isGuard(field.resolve) || (streams && !isGuard(field.subscribe));
+}
+
 /**
  * Every field whose `@auth` / `extensions.auth` is not enforced, with why, as
  * `Query.orders: @auth is not enforced (transformer() was not applied)`.
  */
 export function unenforcedFields(schema: GraphQLSchema): string[] {
   const names = directiveNames(schema);
-  const subscription = schema.getSubscriptionType()?.name;
   const problems: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
@@ -51,8 +70,7 @@ export function unenforcedFields(schema: GraphQLSchema): string[] {
     for (const field of Object.values(type.getFields())) {
       const coordinate = `${type.name}.${field.name}`;
       if (recordedRequirement(field)) {
-        const streams = field.subscribe !== undefined || type.name === subscription;
-        if (!isGuard(field.resolve) || (streams && !isGuard(field.subscribe))) {
+        if (guardReplaced(schema, type, field)) {
           problems.push(
             `${coordinate}: its guard resolver was replaced after transformer() (addResolversToSchema?)`,
           );

@@ -216,7 +216,7 @@ describe('setup mistakes that never heal: 503, logged once per issuer and cause,
         metadataIssuer = 'https://elsewhere.example.test/';
         return { issuer: server.issuer };
       },
-      /the metadata "issuer" "https:\/\/elsewhere\.example\.test\/" does not match the configured issuer/,
+      /the metadata "issuer" does not match the configured issuer: expected "http:\/\/127\.0\.0\.1:\d+\/?", the metadata says "https:\/\/elsewhere\.example\.test\/"/,
     ],
     [
       'a JWKS URL answering 404',
