@@ -3,13 +3,7 @@
  * `code` (what the client should do) and a `reason` (why, stable for logs and clients). Adapters
  * map it to `TRPCError` codes and GraphQL `extensions.code` with the same names.
  */
-import {
-  type PresentationSettings,
-  presentationOf,
-  publicReasonOf,
-  renderChallenge,
-  renderClientView,
-} from './presentation.js';
+import { presentationOf, publicReasonOf, renderChallenge, renderClientView } from './presentation.js';
 import {
   type AuthErrorCode,
   type AuthErrorInfo,
@@ -35,20 +29,11 @@ export interface AuthErrorOptions {
   /** Alternatives that would satisfy the requirement (DNF), for `insufficient_scope`. */
   readonly requirement?: readonly (readonly string[])[];
   /**
-   * Ignored: presentation (realm, exposeReasons) is no longer a fact of the error but the
-   * verifier's setting, applied by `presentation.ts`. Kept for callers not yet updated.
-   * @deprecated
-   */
-  readonly presentation?: unknown;
-  /**
    * Server-only explanation (which segment, claim or check failed, expected vs actual). Never in
    * `toJSON()`, challenges, tRPC `data` or GraphQL `extensions`; for logs and `onRefusal`.
    */
   readonly detail?: string;
 }
-
-/** @deprecated The verifier's presentation settings; see `presentation.ts`. */
-export type ErrorPresentation = PresentationSettings;
 
 // Recognises AuthErrors across duplicated copies of the package (two versions in node_modules,
 // or a bundle beside the package): `instanceof` fails there, the registered symbol does not.

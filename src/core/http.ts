@@ -14,12 +14,18 @@ export interface HttpLimits {
 /** Why key material could not be obtained. Kept as `cause` of `issuer_unavailable`, for logs. */
 export class IssuerFetchError extends Error {
   override readonly name = 'IssuerFetchError';
+  /**
+   * A configuration mistake that retrying will not heal (a 404, a body that is not JSON, a
+   * mismatching issuer, no usable key): logged once per issuer and cause, even without a logger.
+   */
+  readonly setupMistake: boolean;
   constructor(
     message: string,
     readonly url: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; setupMistake?: boolean },
   ) {
-    super(`${message} (${url})`, options);
+    super(`${message} (${url})`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.setupMistake = options?.setupMistake ?? false;
   }
 }
 
@@ -66,7 +72,7 @@ export function parseJsonBody(body: Uint8Array | string, maxBytes: number, url: 
   try {
     return JSON.parse(utf8.decode(bytes)) as unknown;
   } catch (cause) {
-    throw new IssuerFetchError('response is not JSON', url, { cause });
+    throw new IssuerFetchError('response is not JSON', url, { cause, setupMistake: true });
   }
 }
 
@@ -114,7 +120,11 @@ export async function fetchBody(url: string, limits: HttpLimits, signal?: AbortS
     }
     if (response.status !== 200) {
       await response.body?.cancel().catch(() => {});
-      throw new IssuerFetchError(`expected 200 OK, got ${response.status}`, url);
+      // 4xx (but timeouts and rate limits) is the URL or its access that is wrong, not an outage.
+      const status = response.status;
+      throw new IssuerFetchError(`expected 200 OK, got ${status}`, url, {
+        setupMistake: status >= 300 && status < 500 && status !== 408 && status !== 429,
+      });
     }
     return readCapped(response, limits.maxBytes, url);
   })();

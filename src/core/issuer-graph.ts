@@ -6,6 +6,7 @@
 import type { Algorithm } from './algorithms.js';
 import type { Engine } from './engine.js';
 import type { HttpLimits } from './http.js';
+import { isSmallOrderJwk, jwkProblem, keyName } from './jwk-usability.js';
 import type { KeyCache } from './key-cache.js';
 import { KeyRing, type Logger } from './key-ring.js';
 import {
@@ -30,6 +31,8 @@ export type KeySpec =
 export interface GraphSettings {
   readonly engine: Engine;
   readonly logger: Logger | undefined;
+  /** Where setup mistakes that never heal are reported once: `logger`, else console, unless `logger: false`. */
+  readonly setupLogger: Logger | undefined;
   readonly http: HttpLimits;
   readonly timing: {
     readonly cacheMaxAgeMs: number;
@@ -50,7 +53,7 @@ export function buildKeySource(
   spec: { readonly issuer: string; readonly algorithms: readonly Algorithm[]; readonly key: KeySpec },
   graph: GraphSettings,
 ): KeySource {
-  const { engine, logger, http, timing, allowInsecureLoopback, presentation, keyCache } = graph;
+  const { engine, logger, setupLogger, http, timing, allowInsecureLoopback, keyCache } = graph;
   const key = spec.key;
   switch (key.kind) {
     case 'secret':
@@ -64,7 +67,22 @@ export function buildKeySource(
           `"${key.option}" option must be a public JSON Web Key Set (${(error as Error).message})`,
         );
       }
-      return new StaticKeySource(ring, presentation);
+      // A set none of whose keys can ever match the algorithms (wrong alg, use, kty) is a setup
+      // mistake: every token would fail `unknown_key`. A small-order Ed25519 key is one in any set.
+      const jwks = (key.jwks as { keys: readonly Readonly<Record<string, unknown>>[] }).keys;
+      const problems = jwks.map((jwk, index) => {
+        const problem = jwkProblem(jwk, spec.algorithms);
+        return problem && `${keyName(key.option, index, jwk)}: ${problem}`;
+      });
+      const smallOrder = jwks.findIndex((jwk) => isSmallOrderJwk(jwk));
+      if (smallOrder >= 0) throw new TypeError(`"${key.option}" option: ${problems[smallOrder]}`);
+      if (jwks.length > 0 && problems.every((problem) => problem !== null)) {
+        throw new TypeError(
+          `"${key.option}" option has no key usable with the algorithms [${spec.algorithms.join(', ')}]: ${problems.join('; ')}`,
+        );
+      }
+      for (const problem of problems) if (problem) logger?.warn(`scopegate: a key is never used: ${problem}`);
+      return new StaticKeySource(ring);
     }
     case 'key':
       // Checked by staticKeyOf: a public key bound to its algorithms.
@@ -88,9 +106,11 @@ export function buildKeySource(
         http,
         timing,
         engine,
-        presentation,
         allowInsecureLoopback,
         logger,
+        setupLogger,
+        algorithms: spec.algorithms,
+        issuer: spec.issuer,
         keyCache,
       });
     }

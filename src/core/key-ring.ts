@@ -6,6 +6,7 @@
 import { createLocalJWKSet, errors as joseErrors } from 'jose';
 import type { Algorithm, VerificationKey } from './algorithms.js';
 import type { Engine } from './engine.js';
+import { isSmallOrderJwk } from './jwk-usability.js';
 
 /** Where scopegate reports what an operator should know (never a token). */
 export interface Logger {
@@ -46,7 +47,15 @@ export class KeyRing {
   constructor(jwks: unknown, engine: Engine, logger?: Logger) {
     const problem = jwksProblem(jwks);
     if (problem) throw new TypeError(`invalid JSON Web Key Set: ${problem}`);
-    this.#local = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
+    // A small-order Ed25519 point verifies the forged signature R = identity, S = 0: never a key.
+    const all = (jwks as { keys: Readonly<Record<string, unknown>>[] }).keys;
+    const keys = all.filter((jwk) => !isSmallOrderJwk(jwk));
+    if (keys.length !== all.length) {
+      logger?.warn('scopegate: a key of the set is refused: a small-order Ed25519 point', {
+        kids: all.filter((jwk) => isSmallOrderJwk(jwk)).map((jwk) => jwk.kid),
+      });
+    }
+    this.#local = createLocalJWKSet({ keys } as unknown as Parameters<typeof createLocalJWKSet>[0]);
     this.#engine = engine;
     this.#logger = logger;
     const kids = (jwks as { keys: { kid?: unknown }[] }).keys.map((key) => key.kid).filter((kid) => kid);

@@ -4,9 +4,11 @@
  * verification with known keys never waits on a promise for its key.
  */
 import type { Algorithm, VerificationKey } from './algorithms.js';
+import { shown } from './claims.js';
 import type { Engine } from './engine.js';
-import { AuthError, type ErrorPresentation } from './errors.js';
+import { AuthError } from './errors.js';
 import { fetchBody, type HttpLimits, IssuerFetchError, isAllowedUrl, parseJsonBody } from './http.js';
+import { jwkProblem } from './jwk-usability.js';
 import { type KeyCache, type Loaded, loadShared } from './key-cache.js';
 import { KeyRing, type Logger } from './key-ring.js';
 
@@ -22,11 +24,9 @@ export interface KeySource {
 
 export class StaticKeySource implements KeySource {
   readonly #ring: KeyRing;
-  readonly #presentation: ErrorPresentation;
 
-  constructor(ring: KeyRing, presentation: ErrorPresentation) {
+  constructor(ring: KeyRing) {
     this.#ring = ring;
-    this.#presentation = presentation;
   }
 
   cached(alg: Algorithm, kid: unknown): readonly VerificationKey[] | undefined {
@@ -35,7 +35,7 @@ export class StaticKeySource implements KeySource {
 
   async resolve(alg: Algorithm, kid: unknown): Promise<readonly VerificationKey[]> {
     const keys = await this.#ring.resolve(alg, kid);
-    if (keys.length === 0) throw new AuthError('unknown_key', { presentation: this.#presentation });
+    if (keys.length === 0) throw new AuthError('unknown_key', { detail: noKeyDetail('static', alg, kid) });
     return keys;
   }
 
@@ -85,6 +85,34 @@ export class SecretKeySource implements KeySource {
   }
 }
 
+/** `unknown_key` detail: which key was looked for, in which set. */
+function noKeyDetail(set: 'static' | 'fetched', alg: Algorithm, kid: unknown): string {
+  const wanted = kid === undefined ? 'no kid' : `kid ${JSON.stringify(kid)?.slice(0, 80)}`;
+  return `key: no usable ${alg} key with ${wanted} in the ${set} key set`;
+}
+
+/** True when a fetch failure is a configuration mistake that retrying will not heal. */
+function isSetupMistake(error: unknown): boolean {
+  return error instanceof IssuerFetchError && error.setupMistake;
+}
+
+/** A fetch failure and its causes in one line, for details and logs (URLs, never tokens). */
+export function describeFailure(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    if (current instanceof AggregateError) {
+      parts.push(current.errors.map((inner) => describeFailure(inner)).join('; '));
+      break;
+    }
+    const message = current instanceof Error ? current.message : String(current);
+    const url = (current as { url?: unknown }).url;
+    parts.push(typeof url === 'string' && url && !message.includes(url) ? `${message} (${url})` : message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ') || 'unknown error';
+}
+
 export interface RemoteTiming {
   readonly cacheMaxAgeMs: number;
   readonly cooldownMs: number;
@@ -128,8 +156,12 @@ export class RemoteKeySource implements KeySource {
   readonly #http: HttpLimits;
   readonly #timing: RemoteTiming;
   readonly #engine: Engine;
-  readonly #presentation: ErrorPresentation;
   readonly #logger: Logger | undefined;
+  readonly #setupLogger: Logger | undefined;
+  readonly #algorithms: readonly Algorithm[] | undefined;
+  readonly #issuer: string | undefined;
+  // Setup mistakes already reported (by message): each is logged once per issuer and cause.
+  readonly #reported = new Set<string>();
   readonly #allowInsecureLoopback: boolean;
   readonly #cache: KeyCache | undefined;
   readonly #closer = new AbortController();
@@ -147,18 +179,24 @@ export class RemoteKeySource implements KeySource {
     http: HttpLimits;
     timing: RemoteTiming;
     engine: Engine;
-    presentation: ErrorPresentation;
     allowInsecureLoopback: boolean;
     logger: Logger | undefined;
+    /** Receives setup mistakes that never heal, once each. */
+    setupLogger?: Logger | undefined;
+    /** The issuer's algorithms: a key set with no key usable with them is a setup mistake. */
+    algorithms?: readonly Algorithm[];
+    issuer?: string;
     keyCache?: KeyCache | undefined;
   }) {
     this.#locate = options.locate;
     this.#http = options.http;
     this.#timing = options.timing;
     this.#engine = options.engine;
-    this.#presentation = options.presentation;
     this.#allowInsecureLoopback = options.allowInsecureLoopback;
     this.#logger = options.logger;
+    this.#setupLogger = options.setupLogger;
+    this.#algorithms = options.algorithms;
+    this.#issuer = options.issuer;
     this.#cache = options.keyCache;
   }
 
@@ -183,7 +221,9 @@ export class RemoteKeySource implements KeySource {
     if (!this.#pending) {
       if (this.#inBackoff(now) || this.#closer.signal.aborted) throw this.#unavailable();
       if (ring && fresh && now - this.#attemptedAt < this.#timing.cooldownMs) {
-        throw new AuthError('unknown_key', { presentation: this.#presentation });
+        throw new AuthError('unknown_key', {
+          detail: `${noKeyDetail('fetched', alg, kid)} (no refetch: cooldownMs ${this.#timing.cooldownMs} since the last fetch)`,
+        });
       }
     }
     try {
@@ -192,7 +232,9 @@ export class RemoteKeySource implements KeySource {
       throw this.#unavailable();
     }
     const keys = await (this.#ring as KeyRing | null)?.resolve(alg, kid);
-    if (!keys || keys.length === 0) throw new AuthError('unknown_key', { presentation: this.#presentation });
+    if (!keys || keys.length === 0) {
+      throw new AuthError('unknown_key', { detail: `${noKeyDetail('fetched', alg, kid)}, after a refetch` });
+    }
     return keys;
   }
 
@@ -234,9 +276,10 @@ export class RemoteKeySource implements KeySource {
   }
 
   #unavailable(): AuthError {
+    const failure = this.#lastFailure;
     return new AuthError('issuer_unavailable', {
-      cause: this.#lastFailure,
-      presentation: this.#presentation,
+      cause: failure,
+      detail: `keys: ${this.#closer.signal.aborted ? 'the verifier is closed' : `fetch failed: ${describeFailure(failure)}`}`,
     });
   }
 
@@ -267,7 +310,7 @@ export class RemoteKeySource implements KeySource {
       if (signal.aborted) throw new IssuerFetchError('the verifier was closed', url);
       url = await this.#locate(signal);
       if (!isAllowedUrl(url, this.#allowInsecureLoopback)) {
-        throw new IssuerFetchError('the JWKS URL is not https', url);
+        throw new IssuerFetchError('the JWKS URL is not https', url, { setupMistake: true });
       }
       const cache = this.#cache;
       const key = `jwks:${url}`;
@@ -291,7 +334,7 @@ export class RemoteKeySource implements KeySource {
           try {
             return utf8.decode(bytes);
           } catch (cause) {
-            throw new IssuerFetchError('response is not JSON', url, { cause });
+            throw new IssuerFetchError('response is not JSON', url, { cause, setupMistake: true });
           }
         },
         parse: (text) => this.#parse(text, url),
@@ -309,20 +352,47 @@ export class RemoteKeySource implements KeySource {
     } catch (error) {
       this.#failedAt = Date.now();
       this.#lastFailure = error;
-      if (!signal.aborted)
-        this.#logger?.warn('scopegate: could not fetch the issuer keys', { url, cause: error });
+      if (!signal.aborted) this.#reportFailure(error, url);
       throw error;
     }
+  }
+
+  // A setup mistake is logged once per cause, even without a logger (console unless `logger: false`);
+  // an outage goes to the logger at each failed fetch.
+  #reportFailure(error: unknown, url: string): void {
+    const issuer = this.#issuer;
+    if (isSetupMistake(error)) {
+      const detail = describeFailure(error);
+      if (this.#reported.has(detail)) return;
+      this.#reported.add(detail);
+      this.#setupLogger?.warn(
+        `scopegate: the keys of ${issuer ?? url} cannot be loaded, a setup mistake that will not heal: ${detail}`,
+        { ...(issuer !== undefined && { issuer }), url, cause: error },
+      );
+      return;
+    }
+    this.#logger?.warn('scopegate: could not fetch the issuer keys', { url, cause: error });
   }
 
   // The checks of every key set, fetched or read from the key cache.
   #parse(text: string, url: string): KeyRing {
     const body = parseJsonBody(text, this.#http.maxBytes, url);
+    let ring: KeyRing;
     try {
-      return new KeyRing(body, this.#engine, this.#logger);
+      ring = new KeyRing(body, this.#engine, this.#logger);
     } catch (cause) {
-      throw new IssuerFetchError('the key set is not acceptable', url, { cause });
+      throw new IssuerFetchError('the key set is not acceptable', url, { cause, setupMistake: true });
     }
+    const algorithms = this.#algorithms;
+    const keys = (body as { keys: Readonly<Record<string, unknown>>[] }).keys;
+    if (algorithms && !keys.some((jwk) => jwkProblem(jwk, algorithms) === null)) {
+      throw new IssuerFetchError(
+        `the key set has no key usable with the configured algorithms [${algorithms.join(', ')}] (${keys.length} key(s))`,
+        url,
+        { setupMistake: true },
+      );
+    }
+    return ring;
   }
 }
 
@@ -346,10 +416,16 @@ export function discoveryLocator(options: DiscoveryOptions): JwksLocator {
     const metadata = parseJsonBody(text, options.http.maxBytes, url);
     const { issuer, jwks_uri: jwksUri } = (metadata ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
     if (issuer !== options.issuer) {
-      throw new IssuerFetchError('the metadata "issuer" does not match the configured issuer', url);
+      throw new IssuerFetchError(
+        `the metadata "issuer" does not match the configured issuer: expected ${shown(options.issuer)}, the metadata says ${shown(issuer)}`,
+        url,
+        { setupMistake: true },
+      );
     }
     if (typeof jwksUri !== 'string' || !isAllowedUrl(jwksUri, options.allowInsecureLoopback)) {
-      throw new IssuerFetchError('the metadata "jwks_uri" is missing or not https', url);
+      throw new IssuerFetchError('the metadata "jwks_uri" is missing or not https', url, {
+        setupMistake: true,
+      });
     }
     return jwksUri;
   };
@@ -376,6 +452,7 @@ export function discoveryLocator(options: DiscoveryOptions): JwksLocator {
         }
         throw new IssuerFetchError('no metadata document could be fetched', options.issuer, {
           cause: new AggregateError(failures),
+          setupMistake: failures.every((failure) => (failure as IssuerFetchError).setupMistake === true),
         });
       },
       parse: (text) => check(text, source),

@@ -17,6 +17,7 @@ import { createDpopNonces, type DpopNonceOptions, type DpopNonces } from './dpop
 import { type DpopProofSettings, dpopProofSettings } from './dpop/proof.js';
 import type { ReplayStore } from './dpop/replay-store.js';
 import { DEFAULT_ENGINE, type Engine, type EngineName, engineAvailable, getEngine } from './engine.js';
+import type { AuthError } from './errors.js';
 import { type FetchLike, type HttpLimits, isAllowedUrl } from './http.js';
 import { buildKeySource, type GraphSettings, type KeySpec } from './issuer-graph.js';
 import type { IssuerSelector } from './issuer-selection.js';
@@ -149,8 +150,18 @@ export interface CommonOptions<TSchema extends StandardSchemaV1 | undefined = un
   readonly resourceMetadata?: string;
   /** Signature engine: `node` (node:crypto, fast) or `webcrypto`. @default 'node' where available */
   readonly crypto?: EngineName;
-  /** Receives operator warnings (unusable keys, JWKS failures). Never receives tokens. */
-  readonly logger?: Logger;
+  /**
+   * Receives operator warnings (unusable keys, JWKS failures) and each refused request with its
+   * `detail`. Never receives tokens. Without one, setup mistakes that never heal (a discovery
+   * `issuer` mismatch, a JWKS 404 or non-JSON body, no usable key) still reach `console.warn`,
+   * once per issuer and cause; `false` silences even those. @default undefined
+   */
+  readonly logger?: Logger | false;
+  /**
+   * Called once per refused request (not per denied field or procedure) with the refusal, e.g.
+   * for metrics. Its `detail` is server-only. What it throws or rejects with is ignored.
+   */
+  readonly onRefusal?: (error: AuthError) => void;
   /** Issuer metadata and key sets shared by a fleet, e.g. `redisKeyCache(client)` from `scopegate/redis`. @default undefined (per instance) */
   readonly keyCache?: KeyCache;
   /**
@@ -225,6 +236,9 @@ export interface NormalizedOptions {
   readonly selectIssuers: IssuerSelector | undefined;
   readonly dpop: DpopSettings;
   readonly publicOrigin: PublicOrigin | undefined;
+  /** The `logger` option (undefined when absent or false). */
+  readonly logger: Logger | undefined;
+  readonly onRefusal: ((error: AuthError) => void) | undefined;
 }
 
 const DEFAULTS = {
@@ -238,6 +252,11 @@ const DEFAULTS = {
 } as const;
 
 const MAX_CLOCK_TOLERANCE = 300;
+
+const CONSOLE_LOGGER: Logger = Object.freeze({
+  warn: (message: string, details?: Readonly<Record<string, unknown>>) =>
+    console.warn(message, details ?? ''),
+});
 const MIN_SECRET_BYTES = 32;
 
 function invalid(option: string, expected: string): TypeError {
@@ -355,6 +374,7 @@ const OPTION_NAMES: Readonly<Record<KeysOfUnion<VerifierOptions<StandardSchemaV1
   resourceMetadata: true,
   crypto: true,
   logger: true,
+  onRefusal: true,
   keyCache: true,
   selectIssuers: true,
   dpop: true,
@@ -512,10 +532,20 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     cooldownMs: positive(o.cooldownMs, 'cooldownMs', DEFAULTS.cooldownMs) as number,
     failureBackoffMs: positive(o.failureBackoffMs, 'failureBackoffMs', DEFAULTS.failureBackoffMs) as number,
   });
-  const logger = o.logger as Logger | undefined;
-  if (logger !== undefined && (!isPlainObject(logger) || typeof logger.warn !== 'function')) {
-    throw invalid('logger', 'an object with a warn(message, details) method');
+  if (
+    o.logger !== undefined &&
+    o.logger !== false &&
+    (!isPlainObject(o.logger) || typeof o.logger.warn !== 'function')
+  ) {
+    throw invalid('logger', 'an object with a warn(message, details) method, or false');
   }
+  const logger = o.logger === false ? undefined : (o.logger as Logger | undefined);
+  // Setup mistakes that never heal are worth a console line even when no logger was given.
+  const setupLogger = o.logger === false ? undefined : (logger ?? CONSOLE_LOGGER);
+  if (o.onRefusal !== undefined && typeof o.onRefusal !== 'function') {
+    throw invalid('onRefusal', 'a function (error) => void');
+  }
+  const onRefusal = o.onRefusal as ((error: AuthError) => void) | undefined;
 
   const keyCache = keyCacheOption(o.keyCache);
   const selectIssuers = o.selectIssuers;
@@ -569,6 +599,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
   const graph: GraphSettings = {
     engine,
     logger,
+    setupLogger,
     http,
     timing,
     allowInsecureLoopback,
@@ -677,5 +708,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     selectIssuers: selectIssuers as IssuerSelector | undefined,
     dpop,
     publicOrigin,
+    logger,
+    onRefusal,
   });
 }

@@ -23,6 +23,13 @@ export interface VerifierInternals<TClaims> extends Verifier<TClaims> {
 /** What a request's credentials turned out to be; `unreadable` when reading them threw. */
 export type Credentials = Extraction | { readonly kind: 'unreadable'; readonly error: unknown };
 
+const REFUSAL_DETAIL = {
+  missing_token: 'credentials: no access token in the request',
+  invalid_request: 'credentials: more than one credential, or a malformed Authorization header',
+  token_too_large: 'credentials: the token is longer than maxTokenLength',
+  dpop_required: 'scheme: a Bearer token, and dpop.mode is "required"',
+} as const;
+
 const MISSING: Credentials = Object.freeze({ kind: 'missing' });
 
 // setTimeout's largest delay; longer waits are re-armed.
@@ -65,6 +72,7 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
   #decisions: Map<ScopeAlternatives, AuthError | null> | undefined;
   #consulted = false;
   #presentation: Presentation | undefined;
+  #reported = false;
   readonly #scheme: AuthScheme | undefined;
   // The issuers this request accepts (`selectIssuers`), asked only when a token is verified.
   readonly #selection: (() => Promise<readonly string[]>) | undefined;
@@ -126,7 +134,7 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
       },
       (error: unknown) => {
         // The request knows more than its verifier (the scheme): its presentation wins.
-        throw isAuthError(error) ? bindPresentation(error, this.presentation, true) : error;
+        throw this.#report(isAuthError(error) ? bindPresentation(error, this.presentation, true) : error);
       },
     );
     return this.#claims;
@@ -182,8 +190,31 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
     }
   }
 
+  /**
+   * The one place a request's refusal is reported (logger with its detail, `onRefusal`): once per
+   * request, however many fields or procedures of it were denied. Returns the error, to rethrow.
+   */
+  #report<T>(error: T): T {
+    if (this.#reported || !isAuthError(error)) return error;
+    this.#reported = true;
+    const { logger, onRefusal } = this.#options;
+    logger?.warn('scopegate: refused a request', {
+      status: error.status,
+      reason: error.reason,
+      ...(error.detail !== undefined && { detail: error.detail }),
+    });
+    if (onRefusal) {
+      // A metrics callback must never change the response: what it throws or rejects is dropped.
+      try {
+        const result: unknown = onRefusal(error);
+        if (result instanceof Promise) result.catch(() => {});
+      } catch {}
+    }
+    return error;
+  }
+
   #refuse(reason: 'missing_token' | 'invalid_request' | 'token_too_large' | 'dpop_required'): AuthError {
-    return bindPresentation(new AuthError(reason), this.presentation);
+    return bindPresentation(new AuthError(reason, { detail: REFUSAL_DETAIL[reason] }), this.presentation);
   }
 
   /** Bearer (RFC 6750): refused in `required` mode; a sender-constrained token is refused (RFC 9449 7.2). */
@@ -260,7 +291,7 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
       try {
         await this.#verifier.authorize(claims, policy);
       } catch (error) {
-        throw isAuthError(error) ? bindPresentation(error, this.presentation, true) : error;
+        throw this.#report(isAuthError(error) ? bindPresentation(error, this.presentation, true) : error);
       }
     }
     return claims;

@@ -32,6 +32,20 @@ type ClaimValue = string | number | boolean | null;
 
 const compiled = new WeakMap<object, ScopeAlternatives>();
 
+// Object claim checks that passed compileClaimCheck: the runtime path compiles any other one, so
+// `{ org: undefined }` can never reach a comparison (it would match every token without `org`).
+const compiledChecks = new WeakSet<object>();
+
+/** A value a `{ claim: expected }` check may hold: a string, a finite number, a boolean or null. */
+function isClaimValue(value: unknown): value is ClaimValue {
+  return (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
+}
+
 function scopeList(value: unknown, what: string): string[] {
   const list = typeof value === 'string' ? value.split(' ').filter(Boolean) : value;
   if (!Array.isArray(list) || list.length === 0) {
@@ -136,12 +150,19 @@ export function compileClaimCheck<TClaims>(check: ClaimCheck<TClaims>): ClaimChe
     throw new TypeError('claim check must be a predicate or a non-empty { claim: expected } object');
   }
   for (const [claim, expected] of Object.entries(check)) {
-    const values = Array.isArray(expected) ? expected : [expected];
-    if (values.length === 0 || values.some((value) => typeof value === 'object' && value !== null)) {
-      throw new TypeError(`claim check "${claim}": expected a primitive or a non-empty list of primitives`);
+    const values: readonly unknown[] = Array.isArray(expected) ? expected : [expected];
+    if (values.length === 0 || !values.every(isClaimValue)) {
+      const got = values.length === 0 ? 'an empty list' : values.find((value) => !isClaimValue(value));
+      throw new TypeError(
+        `claim check "${claim}": expected a string, number, boolean or null, or a non-empty list of them (got ${
+          typeof got === 'string' ? got : String(got)
+        }; a missing configuration value?)`,
+      );
     }
   }
-  return Object.freeze({ ...check });
+  const frozen = Object.freeze({ ...check });
+  compiledChecks.add(frozen);
+  return frozen;
 }
 
 function named<TFunction extends (...args: never[]) => unknown>(fn: TFunction, name: string): TFunction {
@@ -156,7 +177,7 @@ function claimName(claim: unknown, helper: string): string {
 }
 
 function primitives(values: readonly unknown[], helper: string): readonly ClaimValue[] {
-  if (values.length === 0 || values.some((value) => typeof value === 'object' && value !== null)) {
+  if (values.length === 0 || !values.every(isClaimValue)) {
     throw new TypeError(`${helper}: expected one or more strings, numbers, booleans or null`);
   }
   return Object.freeze([...values]) as readonly ClaimValue[];
@@ -213,7 +234,9 @@ export function matchesClaims(
   claims: object,
   expectations: Exclude<ClaimCheck<never>, (claims: never) => unknown>,
 ): boolean {
-  for (const [claim, expected] of Object.entries(expectations)) {
+  // A check that skipped its declaration-time validation is validated here (a TypeError: fail closed).
+  const checked = compiledChecks.has(expectations) ? expectations : compileClaimCheck(expectations);
+  for (const [claim, expected] of Object.entries(checked)) {
     const actual = Object.hasOwn(claims, claim) ? (claims as Record<string, unknown>)[claim] : undefined;
     if (!claimMatches(actual, expected)) return false;
   }

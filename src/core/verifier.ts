@@ -8,11 +8,12 @@
  * -> key by (alg, kid) from that issuer only -> signature -> claims -> custom schema.
  */
 import { isAlgorithm } from './algorithms.js';
-import { isAccessTokenType, validateClaims } from './claims.js';
+import { isAccessTokenType, shown, validateClaims } from './claims.js';
 import { type RequestLike, readCredentials } from './credentials.js';
 import { AuthError, type AuthRefusalReason } from './errors.js';
 import { issuersOption, runSelector, selectionProblem } from './issuer-selection.js';
 import { parseCompactJws } from './jws.js';
+import { diagnoseMalformed } from './malformed.js';
 import { type NormalizedOptions, normalizeOptions, type VerifierOptions } from './options.js';
 import { bindPresentation, type PresentationSettings } from './presentation.js';
 import { type Credentials, LazyRequestAuth, type VerifierInternals } from './request-auth.js';
@@ -33,15 +34,54 @@ import { type ValidityWindow, validityOf } from './validity.js';
 // Header parameters that only JWE uses: their presence means the token is not ours (SECURITY.md #51).
 const JWE_PARAMETERS = ['enc', 'zip', 'epk', 'apu', 'apv', 'iv', 'tag', 'p2s', 'p2c'] as const;
 
+/** A refused header: the reason, and the rule for `AuthError.detail`. */
+interface HeaderProblem {
+  readonly reason: AuthRefusalReason;
+  readonly detail: string;
+}
+
 /** Why a protected header is refused, or null. */
-function headerProblem(header: Readonly<Record<string, unknown>>, strict: boolean): AuthRefusalReason | null {
+function headerProblem(header: Readonly<Record<string, unknown>>, strict: boolean): HeaderProblem | null {
   // No extension is understood, so any `crit` makes the JWS invalid (RFC 7515 4.1.11).
-  if (Object.hasOwn(header, 'crit')) return 'malformed_token';
-  for (const name of JWE_PARAMETERS) if (Object.hasOwn(header, name)) return 'malformed_token';
+  if (Object.hasOwn(header, 'crit')) {
+    return { reason: 'malformed_token', detail: 'header: "crit" is present (no extension is understood)' };
+  }
+  for (const name of JWE_PARAMETERS) {
+    if (Object.hasOwn(header, name)) {
+      return { reason: 'malformed_token', detail: `header: "${name}" is a JWE parameter (not a JWS)` };
+    }
+  }
   // Nested JWTs are not supported: never trust an inner token on the outer signature.
-  if (typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT') return 'invalid_token_type';
-  if (strict && !isAccessTokenType(header.typ)) return 'invalid_token_type';
+  if (typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT') {
+    return { reason: 'invalid_token_type', detail: 'header: cty "JWT" (nested JWTs are refused)' };
+  }
+  if (strict && !isAccessTokenType(header.typ)) {
+    return {
+      reason: 'invalid_token_type',
+      detail: `header: typ expected "at+jwt" (strict), got ${shown(header.typ)}`,
+    };
+  }
   return null;
+}
+
+/** Why an `alg` is refused, for `AuthError.detail`. */
+function algorithmDetail(alg: unknown, accepted: ReadonlySet<string>, issuer?: string): string {
+  return `header: alg ${shown(alg)} is not accepted${issuer === undefined ? '' : ` for issuer ${issuer}`} (algorithms: ${[...accepted].join(', ')})`;
+}
+
+/**
+ * The claims schema's issues in a few words: how many, and the claim paths (never the messages,
+ * which may quote token values).
+ */
+function schemaDetail(issues: readonly StandardSchemaV1.Issue[]): string {
+  const paths = issues.slice(0, 5).map((issue) => {
+    const path = (issue.path ?? []).map((segment) =>
+      String(typeof segment === 'object' && segment !== null ? segment.key : segment),
+    );
+    return path.length > 0 ? path.join('.') : '(root)';
+  });
+  const more = issues.length > 5 ? `, and ${issues.length - 5} more` : '';
+  return `claims schema: ${issues.length} issue(s) at ${paths.join(', ')}${more}`;
 }
 
 /**
@@ -85,8 +125,8 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
     this.#cache = options.tokenCacheMax ? new TokenCache(options.tokenCacheMax) : undefined;
   }
 
-  #fail(reason: AuthRefusalReason, cause?: unknown): AuthError {
-    return new AuthError(reason, { cause });
+  #fail(reason: AuthRefusalReason, detail: string, cause?: unknown): AuthError {
+    return new AuthError(reason, { detail, ...(cause !== undefined && { cause }) });
   }
 
   /** Its presentation settings, bound to every refusal it gives (see presentation.ts). */
@@ -126,8 +166,13 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
 
   async #verify(token: string, selected: readonly string[] | undefined): Promise<TClaims> {
     const options = this.#options;
-    if (typeof token !== 'string' || token === '') throw this.#fail('malformed_token');
-    if (token.length > options.maxTokenLength) throw this.#fail('token_too_large');
+    if (typeof token !== 'string' || token === '') throw this.#fail('malformed_token', 'token: empty');
+    if (token.length > options.maxTokenLength) {
+      throw this.#fail(
+        'token_too_large',
+        `token: ${token.length} characters, more than maxTokenLength ${options.maxTokenLength}`,
+      );
+    }
     const cached = this.#cache?.get(token, Date.now());
     if (cached) {
       // A cached token was verified for some request: this one's selection still applies.
@@ -136,20 +181,37 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
     }
 
     const jws = parseCompactJws(token);
-    if (!jws) throw this.#fail('malformed_token');
+    if (!jws) {
+      // `alg: none` with its empty signature is an algorithm refusal, like any other alg outside the list.
+      const { detail, header } = diagnoseMalformed(token);
+      const alg = header?.alg;
+      if (header && !(isAlgorithm(alg) && options.algorithms.has(alg))) {
+        throw this.#fail('unsupported_algorithm', `${algorithmDetail(alg, options.algorithms)}; ${detail}`);
+      }
+      throw this.#fail('malformed_token', detail);
+    }
     const { header, payload } = jws;
     const alg = header.alg;
-    if (!isAlgorithm(alg) || !options.algorithms.has(alg)) throw this.#fail('unsupported_algorithm');
+    if (!isAlgorithm(alg) || !options.algorithms.has(alg)) {
+      throw this.#fail('unsupported_algorithm', algorithmDetail(alg, options.algorithms));
+    }
     const headerProblem = this.#headerProblem(header);
-    if (headerProblem) throw this.#fail(headerProblem);
+    if (headerProblem) throw this.#fail(headerProblem.reason, headerProblem.detail);
 
     // Route by the (unverified) iss: an issuer outside the allow-list costs no network call.
     const iss = Object.hasOwn(payload, 'iss') ? payload.iss : undefined;
     const issuer = typeof iss === 'string' ? options.issuers.get(iss) : undefined;
-    if (!issuer) throw this.#fail('invalid_issuer');
+    if (!issuer) {
+      throw this.#fail(
+        'invalid_issuer',
+        `iss: expected ${shown([...options.issuers.keys()])}, got ${shown(iss)}`,
+      );
+    }
     // Before any key is looked up: a token of another tenant costs no fetch.
     this.#checkSelection(issuer.issuer, selected);
-    if (!issuer.algorithms.has(alg)) throw this.#fail('unsupported_algorithm');
+    if (!issuer.algorithms.has(alg)) {
+      throw this.#fail('unsupported_algorithm', algorithmDetail(alg, issuer.algorithms, issuer.issuer));
+    }
 
     const kid = Object.hasOwn(header, 'kid') ? header.kid : undefined;
     const keys = issuer.keys.cached(alg, kid) ?? (await issuer.keys.resolve(alg, kid));
@@ -161,7 +223,12 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
         break;
       }
     }
-    if (!valid) throw this.#fail('invalid_signature');
+    if (!valid) {
+      throw this.#fail(
+        'invalid_signature',
+        `signature: does not verify with the ${keys.length} ${alg} key(s) of ${issuer.issuer} matching kid ${shown(kid)}`,
+      );
+    }
 
     const now = Math.floor(Date.now() / 1000);
     validateClaims(payload, issuer.rules, now);
@@ -170,7 +237,7 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
     if (options.schema) {
       let result = options.schema['~standard'].validate(payload);
       if (result instanceof Promise) result = await result;
-      if (result.issues) throw this.#fail('invalid_claims', result.issues);
+      if (result.issues) throw this.#fail('invalid_claims', schemaDetail(result.issues), result.issues);
       // Object schemas usually strip unknown keys: the registered claims stay, the schema's
       // output (parsed, defaulted values) wins for the keys it knows.
       claims = { ...payload, ...(result.value as object) };
@@ -183,9 +250,9 @@ class TokenVerifier<TClaims extends object> implements VerifierInternals<TClaims
   }
 
   // Headers are shared objects (see jws.ts), so their verdict is computed once per header.
-  readonly #headerVerdicts = new WeakMap<object, AuthRefusalReason | null>();
+  readonly #headerVerdicts = new WeakMap<object, HeaderProblem | null>();
 
-  #headerProblem(header: Readonly<Record<string, unknown>>): AuthRefusalReason | null {
+  #headerProblem(header: Readonly<Record<string, unknown>>): HeaderProblem | null {
     let verdict = this.#headerVerdicts.get(header);
     if (verdict === undefined) {
       verdict = headerProblem(header, this.#options.strict);

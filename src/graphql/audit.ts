@@ -16,6 +16,7 @@ import {
 } from 'graphql';
 import { auditReport, summarizeAccess, undeclaredAccess } from '../core/audit.js';
 import type { ScopeAlternatives } from '../core/scopes.js';
+import { assertEnforced, guardReplaced } from './enforcement.js';
 import { and, type FieldRequirement, recordedRequirement } from './requirement.js';
 import { untag } from './with-auth.js';
 
@@ -91,9 +92,15 @@ function reachableObjectTypes(schema: GraphQLSchema, roots: ReadonlyMap<string, 
  * wrappers still enforce on their own, so they count (type-level `extensions.auth` does not: only
  * the transformer applies it).
  */
-function effectiveRequirement(field: GraphQLField<unknown, unknown>): FieldRequirement | undefined {
+function effectiveRequirement(
+  schema: GraphQLSchema,
+  type: GraphQLObjectType,
+  field: GraphQLField<unknown, unknown>,
+): FieldRequirement | undefined {
   const recorded = recordedRequirement(field);
-  if (recorded) return recorded;
+  // A recorded requirement counts only while the guard still resolves the field: one replaced
+  // after the transform (`addResolversToSchema`) enforces nothing (assertProtected refuses it).
+  if (recorded) return guardReplaced(schema, type, field) ? undefined : recorded;
   let requirement: FieldRequirement | undefined;
   for (const tagged of [untag(field.resolve), untag(field.subscribe)]) {
     if (tagged) requirement = requirement ? and(requirement, tagged.requirement) : tagged.requirement;
@@ -102,11 +109,12 @@ function effectiveRequirement(field: GraphQLField<unknown, unknown>): FieldRequi
 }
 
 function describeField(
+  schema: GraphQLSchema,
   type: GraphQLObjectType,
   field: GraphQLField<unknown, unknown>,
   root: RootOperation | undefined,
 ): FieldAccess {
-  const requirement = effectiveRequirement(field);
+  const requirement = effectiveRequirement(schema, type, field);
   const access = requirement ? 'authenticated' : 'public';
   const scopes = requirement?.scopes;
   return Object.freeze({
@@ -144,7 +152,7 @@ export function describeSchema(schema: GraphQLSchema): FieldAccess[] {
   if (!isSchema(schema)) throw new TypeError('describeSchema: expected a GraphQLSchema');
   const roots = rootTypes(schema);
   return reachableObjectTypes(schema, roots).flatMap((type) =>
-    Object.values(type.getFields()).map((field) => describeField(type, field, roots.get(type.name))),
+    Object.values(type.getFields()).map((field) => describeField(schema, type, field, roots.get(type.name))),
   );
 }
 
@@ -218,6 +226,8 @@ export function assertProtected(schema: GraphQLSchema, options: AssertProtectedO
   ) {
     throw new TypeError('assertProtected: "public" must be a list of "Type.field" or "Type.*" entries');
   }
+  // A field whose @auth is not enforced fails the audit whatever `public` says (issue 8).
+  assertEnforced(schema, 'assertProtected');
   const fields = describeSchema(schema);
   const rootFields = fields.filter((field) => field.root !== undefined);
   const { unprotected, unknownPublic } = undeclaredAccess(

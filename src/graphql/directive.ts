@@ -16,7 +16,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { compileScopes } from '../core/scopes.js';
-import { guard } from './guard.js';
+import { guard, isGuard } from './guard.js';
 import {
   and,
   assertDeclared,
@@ -132,8 +132,16 @@ export function authDirective(options: AuthDirectiveOptions = {}): AuthDirective
 
     return mapSchema(schema, {
       [MapperKind.OBJECT_FIELD]: (fieldConfig, fieldName, typeName) => {
-        // Already guarded by an earlier pass: wrapping twice would check twice.
-        if (recordedRequirement(fieldConfig)) return fieldConfig;
+        // Already guarded by an earlier pass: wrapping twice would check twice. A guard replaced
+        // since (`addResolversToSchema`) is wrapped again, keeping what was recorded.
+        const previous = recordedRequirement(fieldConfig);
+        if (
+          previous &&
+          isGuard(fieldConfig.resolve) &&
+          (fieldConfig.subscribe === undefined || isGuard(fieldConfig.subscribe))
+        ) {
+          return fieldConfig;
+        }
         const type = schema.getType(typeName) as GraphQLObjectType;
         const parts: (FieldRequirement | undefined)[] = [ofType(type)];
         for (const iface of type.getInterfaces()) {
@@ -141,7 +149,7 @@ export function authDirective(options: AuthDirectiveOptions = {}): AuthDirective
           if (!ifaceField) continue;
           parts.push(ofType(iface), own(ifaceField, `${iface.name}.${fieldName}`));
         }
-        parts.push(own(fieldConfig, `${typeName}.${fieldName}`));
+        parts.push(own(fieldConfig, `${typeName}.${fieldName}`), previous);
 
         let resolve = fieldConfig.resolve;
         let subscribe = fieldConfig.subscribe;

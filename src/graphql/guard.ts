@@ -14,6 +14,15 @@ import type { FieldRequirement } from './requirement.js';
 
 type Resolver = GraphQLFieldResolver<unknown, unknown>;
 
+// Every resolver guard() made: a recorded field whose resolver is not one of them was replaced
+// after the transform (`addResolversToSchema`), and enforces nothing (see enforcement.ts).
+const guards = new WeakSet<object>();
+
+/** True when `resolver` is a guard made by {@link guard}. */
+export function isGuard(resolver: unknown): boolean {
+  return typeof resolver === 'function' && guards.has(resolver);
+}
+
 /**
  * Verifies the request's token (once per request: RequestAuth memoizes) and checks the scopes.
  * @throws GraphQLError with `extensions.code` from the AuthError
@@ -66,7 +75,7 @@ export function guard(requirement: FieldRequirement, resolver: Resolver = defaul
       ? expiringStream(result, authOf(context), requestSignalOf(context))
       : result;
   };
-  return (source, args, context, info) => {
+  const wrapped: Resolver = (source, args, context, info) => {
     const expired = expiryErrorOf(source);
     if (expired) throw expired;
     const refusal = isSubscriptionRoot(info) ? undefined : decide(requirement, authOf(context));
@@ -76,4 +85,6 @@ export function guard(requirement: FieldRequirement, resolver: Resolver = defaul
     if (refusal !== null) return Promise.reject(toGraphQLError(refusal));
     return resolver(source, args, context, info);
   };
+  guards.add(wrapped);
+  return wrapped;
 }

@@ -14,6 +14,7 @@ import { bindToRequest, LazyRequestAuth, presentationOfRequest } from '../core/r
 import { authResponseHeaders } from '../core/response.js';
 import type { JwtClaims, RequestAuth, Verifier } from '../core/types.js';
 import { type AuthContext, hasAuth } from './context.js';
+import { assertEnforced } from './enforcement.js';
 import { authErrorOf, toGraphQLError } from './errors.js';
 import { sharedOptions } from './options.js';
 import { checkOperation, type OperationToCheck, reachesGuardedField } from './precheck.js';
@@ -204,6 +205,10 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
   };
 
   return {
+    // A schema whose @auth is not enforced would serve protected fields to anyone: refuse it.
+    onSchemaChange({ schema }) {
+      assertEnforced(schema, 'useAuth');
+    },
     onContextBuilding({ context, extendContext }) {
       // The graphql-ws helper (or the application) may already have put the connection's auth here.
       if (hasAuth(context)) return;

@@ -12,6 +12,7 @@ import {
   type GraphQLError,
   type GraphQLSchema,
   getOperationAST,
+  isSchema,
   parse,
   validate,
 } from 'graphql';
@@ -19,6 +20,7 @@ import { connectionSource } from '../core/credentials.js';
 import { type AuthError, isAuthError } from '../core/errors.js';
 import type { JwtClaims, RequestAuth, Verifier } from '../core/types.js';
 import { type AuthContext, scopeToConnection } from './context.js';
+import { assertEnforced } from './enforcement.js';
 import { sharedOptions } from './options.js';
 import type { Precheck } from './plugin.js';
 import { checkOperation } from './precheck.js';
@@ -46,11 +48,12 @@ export interface WsAuthOptions<TClaims = JwtClaims> {
    */
   readonly allowAnonymous?: boolean;
   /**
-   * The schema, to check operations before execution in `onSubscribe` (needed for the "no side
-   * effect before a denial" guarantee of mutations when graphql-ws executes without yoga).
+   * The schema graphql-ws executes (required): to check operations before execution in
+   * `onSubscribe` (the "no side effect before a denial" guarantee of mutations when graphql-ws
+   * executes without yoga), and to refuse a schema whose `@auth` is not enforced.
    */
-  readonly schema?: GraphQLSchema;
-  /** As in `useAuth`: `'mutations'` or `'all'`. Needs `schema`. @default 'mutations' */
+  readonly schema: GraphQLSchema;
+  /** As in `useAuth`: `'mutations'` or `'all'`. @default 'mutations' */
   readonly precheck?: Precheck;
   /**
    * Closes the connection. @default `ctx.extra.socket.close(code, reason)` (graphql-ws/use/ws,
@@ -63,10 +66,7 @@ export interface WsAuthOptions<TClaims = JwtClaims> {
 export interface WsAuth<TClaims = JwtClaims> {
   /** Verifies the connection's token; closes with 4403 (1013 when the issuer is unreachable). */
   onConnect(ctx: WsConnectionContext): Promise<boolean>;
-  /**
-   * With `schema`: parses, validates and pre-checks the operation; returns its denials as errors
-   * of that operation. Without `schema`: does nothing.
-   */
+  /** Parses, validates and pre-checks the operation; returns its denials as errors of that operation. */
   onSubscribe(
     ctx: WsConnectionContext,
     id: string,
@@ -123,6 +123,9 @@ export function createWsAuth<TClaims = JwtClaims>(options: WsAuthOptions<TClaims
   const allowAnonymous = options.allowAnonymous ?? true;
   const close = options.close ?? defaultClose;
   const schema = options.schema;
+  // Without the schema the pre-check and the enforcement check cannot run: never silently skip them.
+  if (!isSchema(schema)) throw new TypeError('"schema" option must be the GraphQLSchema graphql-ws executes');
+  assertEnforced(schema, 'createWsAuth');
   const connections = new WeakMap<object, Connection>();
 
   const connectionOf = (ctx: WsConnectionContext): Connection => {
@@ -178,7 +181,6 @@ export function createWsAuth<TClaims = JwtClaims>(options: WsAuthOptions<TClaims
     },
 
     async onSubscribe(ctx, _id, payload) {
-      if (!schema) return undefined;
       let document: DocumentNode;
       try {
         document = parse(payload.query);

@@ -269,14 +269,12 @@ interface WsApp {
   close(): Promise<void>;
 }
 
-async function startWs(
-  options: Omit<WsAuthOptions, 'schema'> & { readonly withSchema?: boolean },
-): Promise<WsApp> {
+async function startWs(options: Omit<WsAuthOptions, 'schema'>): Promise<WsApp> {
   const state: AppState = { sideEffects: 0 };
   const schema = buildSchema(state);
   const server: Server = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server, path: '/graphql' });
-  const auth = createWsAuth({ ...options, ...(options.withSchema !== false && { schema }) });
+  const auth = createWsAuth({ ...options, schema });
   const disposable = useServer(
     {
       schema,
@@ -548,19 +546,11 @@ describe('graphql-ws', () => {
     }
   });
 
-  it('without a schema, onSubscribe leaves parsing to graphql-ws and resolvers still guard', async () => {
-    const plain = await startWs({ verifier, withSchema: false });
-    const { client: ws } = client(plain.url);
-    try {
-      const outcome = await run(ws, '{ publicInfo requiredLogin }');
-      expect(outcome.values[0]?.data).toBeNull();
-      expect(outcome.values[0]?.errors?.[0]?.extensions).toEqual({
-        code: 'UNAUTHORIZED',
-        reason: 'missing_token',
-      });
-    } finally {
-      await ws.dispose();
-      await plain.close();
+  it('CFG (issue 8): createWsAuth requires the schema; precheck without it is not silently ignored', () => {
+    for (const options of [{ verifier }, { verifier, precheck: 'all' as const }, { verifier, schema: {} }]) {
+      expect(() => createWsAuth(options as unknown as WsAuthOptions)).toThrow(
+        new TypeError('"schema" option must be the GraphQLSchema graphql-ws executes'),
+      );
     }
   });
 });

@@ -36,6 +36,17 @@ beforeAll(() => {
   edSigner = createRawSigner('EdDSA');
 });
 
+// A usable key of another kid: keeps a set acceptable at createVerifier (a set whose keys can never
+// match is refused there since issue 8) while the mismatching key stays unusable at runtime.
+const DECOY_CURVE = { ES256: 'P-256', ES512: 'P-521' } as const;
+const decoy = (alg: 'RS256' | 'ES256' | 'ES512'): Record<string, unknown> => {
+  const { publicKey } =
+    alg === 'RS256'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: DECOY_CURVE[alg] });
+  return { ...publicKey.export({ format: 'jwk' }), kid: `decoy-${alg}`, alg, use: 'sig' };
+};
+
 const staticVerifier = (
   keys: readonly Readonly<Record<string, unknown>>[],
   extra: Record<string, unknown> = {},
@@ -53,14 +64,13 @@ describe('C. #21 alg none', () => {
     const payload = b64(JSON.stringify(claims()));
     for (const header of [{ alg: 'none' }, { alg: 'none', kid: rsaSigner.kid }]) {
       const unsecured = `${b64(JSON.stringify(header))}.${payload}.`;
-      // The empty signature is refused by the parser, before alg is even read.
-      await expectOutcome(verifier.verify(unsecured), invalidToken('malformed_token'));
-      await expectOutcome(
-        verifier.authenticate(`Bearer ${unsecured}`).claims(),
-        invalidToken('malformed_token'),
-      );
-      // With some signature bytes, the alg allow-list refuses it.
-      await expectOutcome(verifier.verify(`${unsecured}AAAA`), unsupported);
+      // With or without a signature, `none` is an algorithm outside the allow-list (issue 8).
+      const refused = await expectOutcome(verifier.verify(unsecured), unsupported);
+      expect(refused.detail).toContain('header: alg "none" is not accepted');
+      expect(refused.detail).toContain('signature: empty segment');
+      await expectOutcome(verifier.authenticate(`Bearer ${unsecured}`).claims(), unsupported);
+      const signed = await expectOutcome(verifier.verify(`${unsecured}AAAA`), unsupported);
+      expect(signed.detail).toBe('header: alg "none" is not accepted (algorithms: RS256)');
     }
   });
 });
@@ -182,13 +192,15 @@ describe.each(ENGINES)('C. rows #23-#26 with crypto: %s', (crypto) => {
     });
 
     it('#24 a key tagged use "enc" or key_ops without "verify" is never used', async () => {
-      const verifier = staticVerifier(
-        [
-          { ...rsaSigner.jwk, use: 'enc' },
-          { ...ecSigner.jwk, key_ops: ['encrypt'] },
-        ],
-        { algorithms: ['RS256', 'ES256'], crypto },
+      const keys = [
+        { ...rsaSigner.jwk, use: 'enc' },
+        { ...ecSigner.jwk, key_ops: ['encrypt'] },
+      ];
+      // Alone, such keys make the set unusable: refused at createVerifier (issue 8).
+      expect(() => staticVerifier(keys, { algorithms: ['RS256', 'ES256'], crypto })).toThrow(
+        /"jwks" option has no key usable .*jwks\.keys\[0\] \(kid "raw-RS256-\d+"\): use "enc" is not "sig".*jwks\.keys\[1\].*key_ops does not include "verify"/,
       );
+      const verifier = staticVerifier([...keys, decoy('RS256')], { algorithms: ['RS256', 'ES256'], crypto });
       await expectOutcome(verifier.verify(rsaSigner.token(claims())), unknownKey);
       await expectOutcome(verifier.verify(ecSigner.token(claims())), unknownKey);
     });
@@ -200,7 +212,10 @@ describe.each(ENGINES)('C. rows #23-#26 with crypto: %s', (crypto) => {
 
     it('#25 ES256 with a P-384 key (tagged ES256, and untagged)', async () => {
       for (const jwk of [{ ...p384Jwk, alg: 'ES256' }, p384Jwk]) {
-        const verifier = staticVerifier([jwk], { algorithms: ['ES256'], crypto });
+        expect(() => staticVerifier([jwk], { algorithms: ['ES256'], crypto })).toThrow(
+          /no key usable with the algorithms \[ES256\]: jwks\.keys\[0\] \(kid "p384"\): kty "EC" crv "P-384" fits none/,
+        );
+        const verifier = staticVerifier([jwk, decoy('ES256')], { algorithms: ['ES256'], crypto });
         const forged = tokenWith('ES256', p384.privateKey, claims(), { alg: 'ES256', kid: 'p384' });
         await expectOutcome(verifier.verify(forged), unknownKey);
       }
@@ -208,13 +223,17 @@ describe.each(ENGINES)('C. rows #23-#26 with crypto: %s', (crypto) => {
 
     it('#25 ES512 with a P-256 key', async () => {
       const untagged = { ...ecSigner.jwk, alg: undefined };
-      const verifier = staticVerifier([untagged], { algorithms: ['ES512'], crypto });
+      expect(() => staticVerifier([untagged], { algorithms: ['ES512'], crypto })).toThrow(TypeError);
+      const verifier = staticVerifier([untagged, decoy('ES512')], { algorithms: ['ES512'], crypto });
       const forged = tokenWith('ES512', ecSigner.privateKey, claims(), { alg: 'ES512', kid: ecSigner.kid });
       await expectOutcome(verifier.verify(forged), unknownKey);
     });
 
     it('#25 an RSA key tagged alg ES256', async () => {
-      const verifier = staticVerifier([{ ...rsaSigner.jwk, alg: 'ES256' }], {
+      expect(() =>
+        staticVerifier([{ ...rsaSigner.jwk, alg: 'ES256' }], { algorithms: ['ES256'], crypto }),
+      ).toThrow(/kty "RSA" fits none of the algorithms \[ES256\]/);
+      const verifier = staticVerifier([{ ...rsaSigner.jwk, alg: 'ES256' }, decoy('ES256')], {
         algorithms: ['ES256'],
         crypto,
       });
@@ -261,7 +280,10 @@ describe.each(ENGINES)('C. rows #23-#26 with crypto: %s', (crypto) => {
       });
     }
     it('#26 EdDSA signed by the real Ed25519 key, EdDSA not enabled', async () => {
-      const verifier = staticVerifier([edSigner.jwk], { algorithms: ['RS256'], crypto });
+      expect(() => staticVerifier([edSigner.jwk], { algorithms: ['RS256'], crypto })).toThrow(
+        /jwks\.keys\[0\] \(kid "raw-EdDSA-\d+"\): alg EdDSA is not in the configured algorithms \[RS256\]/,
+      );
+      const verifier = staticVerifier([edSigner.jwk, decoy('RS256')], { algorithms: ['RS256'], crypto });
       await expectOutcome(verifier.verify(edSigner.token(claims())), unsupported);
     });
     it('#26 CFG: none, RS1, ES256K and lower-case names are not algorithms', () => {
