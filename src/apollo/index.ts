@@ -11,6 +11,7 @@ import type { ApolloServerPlugin, BaseContext, GraphQLRequestContext } from '@ap
 import { HeaderMap } from '@apollo/server';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { RequestLike } from '../core/credentials.js';
+import { dpopNonceHeaders } from '../core/response.js';
 import type { JwtClaims, Verifier } from '../core/types.js';
 import type { AuthContext } from '../graphql/context.js';
 import { authErrorOf } from '../graphql/errors.js';
@@ -145,11 +146,13 @@ export function apolloAuth<TClaims = JwtClaims>(options: ApolloAuthOptions<TClai
           },
           async willSendResponse(requestContext) {
             answerAuthErrors(requestContext, prechecked.get(requestContext) ?? requestContext.errors);
+            const auth = (requestContext.contextValue as { auth?: unknown } | null | undefined)?.auth;
             if (consulted(requestContext.contextValue)) {
-              markConsulted(
-                requestContext.response.http.headers,
-                (requestContext.contextValue as { auth?: unknown } | null | undefined)?.auth,
-              );
+              markConsulted(requestContext.response.http.headers, auth);
+            } else {
+              for (const [name, value] of Object.entries(dpopNonceHeaders(auth))) {
+                requestContext.response.http.headers.set(name, value);
+              }
             }
           },
         };

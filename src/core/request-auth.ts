@@ -165,7 +165,13 @@ export class LazyRequestAuth<TClaims extends object> implements RequestAuth<TCla
       this.#decisions ??= new Map();
       this.#decisions.set(scopes, decision);
     }
-    return decision;
+    // A refusal decided here is reported like one from require(): once per request.
+    return decision ? this.#report(decision) : decision;
+  }
+
+  /** Reports a refusal decided outside `claims()` / `require()` (a synchronous claim check). */
+  refused<T>(error: T): T {
+    return this.#report(error);
   }
 
   #resolve(): Promise<TClaims> {

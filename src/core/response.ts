@@ -35,3 +35,15 @@ export function authResponseHeaders(
   const presentation = request !== undefined && 'realm' in request ? request : undefined;
   return renderResponseHeaders(error, presentation);
 }
+
+/**
+ * The `DPoP-Nonce` header of a response to a DPoP request that never consulted auth (a public
+ * procedure or field): once nonces are on, every DPoP response carries one (RFC 9449 8), so a
+ * client that only called public operations still learns the nonce. Empty otherwise. Reads no
+ * credentials: the response does not depend on them (no `Vary`, no private caching).
+ */
+export function dpopNonceHeaders(auth: unknown): Record<string, string> {
+  if (!(auth instanceof LazyRequestAuth)) return {};
+  const nonce = auth.presentation.dpopNonce;
+  return nonce === undefined ? {} : { 'dpop-nonce': nonce };
+}

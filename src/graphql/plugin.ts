@@ -11,7 +11,7 @@ import type { RequestLike } from '../core/credentials.js';
 import { isAuthError } from '../core/errors.js';
 import { answeringRefusal } from '../core/policy.js';
 import { bindToRequest, LazyRequestAuth, presentationOfRequest } from '../core/request-auth.js';
-import { authResponseHeaders } from '../core/response.js';
+import { authResponseHeaders, dpopNonceHeaders } from '../core/response.js';
 import type { JwtClaims, RequestAuth, Verifier } from '../core/types.js';
 import { type AuthContext, hasAuth } from './context.js';
 import { assertEnforced } from './enforcement.js';
@@ -238,6 +238,8 @@ export function useAuth<TClaims = JwtClaims>(options: UseAuthOptions<TClaims>): 
     onResponse({ request, response }) {
       const auth = auths.get(request);
       if (auth?.consulted) markConsulted(response.headers, auth);
+      else
+        for (const [name, value] of Object.entries(dpopNonceHeaders(auth))) response.headers.set(name, value);
     },
   };
 }

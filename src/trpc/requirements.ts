@@ -76,14 +76,17 @@ export function requireClaims<TClaims extends JwtClaims = JwtClaims>(
   const policy = Object.freeze({ claims: compiled as ClaimCheck<JwtClaims> });
   const middleware: AuthorizationMiddleware<TClaims> = (opts) => {
     const auth = opts.ctx.auth;
-    const claims = auth instanceof LazyRequestAuth ? (auth.settled() as TClaims | undefined) : undefined;
-    if (claims === undefined) return orTRPCError(() => auth.require(policy)).then(() => opts.next());
+    const settled = auth instanceof LazyRequestAuth ? auth : undefined;
+    const claims = settled?.settled() as TClaims | undefined;
+    if (settled === undefined || claims === undefined) {
+      return orTRPCError(() => auth.require(policy)).then(() => opts.next());
+    }
     // Settled claims: a synchronous predicate (or claim object) answers without a promise.
     const refusal = claimCheckRefusal(claims, compiled);
     if (refusal === null) return opts.next();
-    if (!(refusal instanceof Promise)) throw toTRPCError(bindToRequest(refusal, auth));
+    if (!(refusal instanceof Promise)) throw toTRPCError(settled.refused(bindToRequest(refusal, auth)));
     return refusal.then((late) => {
-      if (late) throw toTRPCError(bindToRequest(late, auth));
+      if (late) throw toTRPCError(settled.refused(bindToRequest(late, auth)));
       return opts.next();
     });
   };

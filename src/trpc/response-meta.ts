@@ -6,7 +6,7 @@ import type { TRPCError } from '@trpc/server';
 import type { AuthError } from '../core/errors.js';
 import { answeringRefusal } from '../core/policy.js';
 import { bindToRequest, presentationOfRequest } from '../core/request-auth.js';
-import { authResponseHeaders } from '../core/response.js';
+import { authResponseHeaders, dpopNonceHeaders } from '../core/response.js';
 import { accessRulesOf } from './access.js';
 import { authErrorOf } from './errors.js';
 
@@ -69,7 +69,10 @@ export function authResponseMeta(opts: AuthResponseMetaOptions): AuthResponseMet
   const auth = (opts.ctx as { auth?: unknown } | null | undefined)?.auth;
   const refusal = challengeError(opts.errors);
   if (refusal) bindToRequest(refusal, auth);
-  if (!refusal && !consultedAuth(opts) && !opts.errors.some((error) => authErrorOf(error))) return {};
+  if (!refusal && !consultedAuth(opts) && !opts.errors.some((error) => authErrorOf(error))) {
+    const nonce = dpopNonceHeaders(auth);
+    return Object.keys(nonce).length > 0 ? { headers: new Headers(nonce) } : {};
+  }
   const headers = new Headers();
   // A refusal renders with the presentation bound to it; any other response with its request's
   // (`Vary: Authorization, DPoP`, and the `DPoP-Nonce` of a DPoP request, success included).

@@ -182,6 +182,18 @@ describe('yoga with server nonces', () => {
     expect(second.nonce).toMatch(NONCE_PATTERN);
   });
 
+  it('#92 yoga: a DPoP request that reaches only public fields still gets a DPoP-Nonce (every DPoP response)', async () => {
+    const token = await key.sign({ scope: 'notes:read' });
+    const reply = await post(url, await dpopHeaders(key, { method: 'POST', url, token }), '{ health }');
+    expect(reply).toMatchObject({ status: 200, challenge: null, body: { data: { health: 'ok' } } });
+    expect(reply.nonce).toMatch(NONCE_PATTERN);
+  });
+
+  it('a Bearer request to public fields gets no DPoP-Nonce (not a DPoP response)', async () => {
+    const reply = await post(url, {}, '{ health }');
+    expect(reply).toMatchObject({ status: 200, nonce: null });
+  });
+
   it('#92 yoga: a forged nonce is refused as stale: use_dpop_nonce again, with a fresh one', async () => {
     const token = await key.sign({ scope: 'notes:read' });
     const reply = await post(

@@ -178,6 +178,22 @@ describe('HTTP links', () => {
     const body = (await reply.json()) as { error: { data: { auth: { reason: string } } } };
     expect(body.error.data.auth.reason).toBe('use_dpop_nonce');
   });
+
+  it('a DPoP request to a public procedure still gets a DPoP-Nonce (every DPoP response); Bearer gets none', async () => {
+    const { server, store } = await serve({ nonce: { secret: SECRET } });
+    const proof = await generateProof(key.keyPair, `${server.url}/health`, 'GET', undefined, token);
+    const reply = await fetch(`${server.url}/health`, {
+      headers: { authorization: `DPoP ${token}`, dpop: proof },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('dpop-nonce')).toMatch(/^\d+\.[A-Za-z0-9_-]{43}$/);
+    // Auth was not consulted: no private caching, and the proof was never checked or claimed.
+    expect(reply.headers.get('www-authenticate')).toBeNull();
+    expect(store.claims).toBe(0);
+    const bearer = await fetch(`${server.url}/health`);
+    expect(bearer.status).toBe(200);
+    expect(bearer.headers.get('dpop-nonce')).toBeNull();
+  });
 });
 
 describe('httpSubscriptionLink (SSE GET)', () => {
