@@ -110,15 +110,15 @@ async function callGraphQL(credentials: Credentials, query: string): Promise<Out
 }
 
 // --- Tokens ------------------------------------------------------------------------------------
-const reader = await issuer.sign({ sub: 'ada', scope: 'read:notes notes:read', org: 'acme' });
+const reader = await issuer.sign({ sub: 'ada', scope: 'notes:read notes:read', org: 'acme' });
 const writer = await issuer.sign({
   sub: 'grace',
-  scope: 'read:notes write:notes notes:read notes:write',
+  scope: 'notes:read notes:write notes:read notes:write',
   org: 'acme',
 });
-const expired = await issuer.expired({ sub: 'ada', scope: 'read:notes notes:read' });
-const forged = await forger.sign({ sub: 'mallory', scope: 'read:notes write:notes admin notes:read' });
-const otherApi = await issuer.wrongAudience({ sub: 'ada', scope: 'read:notes notes:read' });
+const expired = await issuer.expired({ sub: 'ada', scope: 'notes:read notes:read' });
+const forged = await forger.sign({ sub: 'mallory', scope: 'notes:read notes:write admin notes:read' });
+const otherApi = await issuer.wrongAudience({ sub: 'ada', scope: 'notes:read notes:read' });
 
 const scenes: {
   readonly name: string;
@@ -201,7 +201,7 @@ for (const scene of scenes) record(scene.name, scene.expected, await scene.run()
 // The client holds a key pair; the issuer binds the token to it (cnf.jkt). createAuthFetch signs a
 // proof per request. `sent` keeps the last headers it sent, as an attacker on the path would.
 const dpopKey = await issuer.dpopKey();
-const bound = await dpopKey.sign({ sub: 'grace', scope: 'read:notes notes:read', org: 'acme' });
+const bound = await dpopKey.sign({ sub: 'grace', scope: 'notes:read notes:read', org: 'acme' });
 const sent: { trpc?: Record<string, string>; graphql?: Record<string, string> } = {};
 const dpopFetch = createAuthFetch({
   getToken: () => bound,
@@ -231,7 +231,7 @@ record('DPoP-bound token sent as Bearer', 'UNAUTHORIZED', [
 
 // The issuer goes down and rotates its keys: a token signed with the new key cannot be checked.
 await issuer.rotateKeys();
-const rotated = await issuer.sign({ sub: 'ada', scope: 'read:notes notes:read' });
+const rotated = await issuer.sign({ sub: 'ada', scope: 'notes:read notes:read' });
 await idp.close();
 await new Promise((resolve) => setTimeout(resolve, 250)); // past the demo's cooldown
 record('issuer down, token with a new key', 'SERVICE_UNAVAILABLE', [

@@ -64,18 +64,18 @@ describe('examples/trpc', () => {
       'admin.stats: sign in first',
     ]);
     expect(await run(url, await issuer.expired())).toContain('me: token expired: refresh it and retry');
-    const reader = await issuer.sign({ sub: 'rita', scope: 'read:notes', org: 'globex' });
+    const reader = await issuer.sign({ sub: 'rita', scope: 'notes:read', org: 'globex' });
     expect(await run(url, reader)).toEqual([
       'health: "ok"',
-      'me: {"sub":"rita","scopes":["read:notes"]}',
-      'notes.add: ask for more access: write:notes',
+      'me: {"sub":"rita","scopes":["notes:read"]}',
+      'notes.add: ask for more access: notes:write',
       'notes.list: []',
       'admin.stats: ask for more access: admin',
     ]);
   });
 
   it('a writer of acme adds notes and reads the stats', async () => {
-    const writer = await issuer.sign({ sub: 'wes', scope: 'read:notes write:notes read:stats', org: 'acme' });
+    const writer = await issuer.sign({ sub: 'wes', scope: 'notes:read notes:write read:stats', org: 'acme' });
     const lines = await run(url, writer);
     expect(lines[2]).toMatch(/^notes\.add: \{"id":\d+,"text":"hello from the client","author":"wes"\}$/);
     expect(lines[4]).toMatch(/^admin\.stats: \{"notes":\d+\}$/);
@@ -84,7 +84,7 @@ describe('examples/trpc', () => {
   });
 
   it('streams added notes to a WebSocket subscriber with the token in connectionParams', async () => {
-    const token = await issuer.sign({ sub: 'sam', scope: 'read:notes write:notes' });
+    const token = await issuer.sign({ sub: 'sam', scope: 'notes:read notes:write' });
     const ws = createWSClient({
       url: url.replace('http', 'ws'),
       WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
@@ -158,7 +158,7 @@ describe('examples/trpc', () => {
       const token = /demo token: (\S+)/.exec(banner)?.[1] as string;
       const lines = await run(origin, token);
       expect(lines[0]).toBe('health: "ok"');
-      expect(lines[1]).toBe('me: {"sub":"demo-user","scopes":["read:notes","write:notes"]}');
+      expect(lines[1]).toBe('me: {"sub":"demo-user","scopes":["notes:read","notes:write"]}');
     } finally {
       child.kill('SIGTERM');
     }

@@ -40,9 +40,9 @@ export function createApp(verifier: Verifier<JwtClaims>) {
       scopes: [...(await ctx.auth.scopes())],
     })),
     notes: t.router({
-      list: protectedProcedure.use(requireScopes('read:notes')).query(({ ctx }) => ctx.notes),
+      list: protectedProcedure.use(requireScopes('notes:read')).query(({ ctx }) => ctx.notes),
       add: protectedProcedure
-        .use(requireScopes('write:notes'))
+        .use(requireScopes('notes:write'))
         .input(z.object({ text: z.string().min(1).max(500) }))
         .mutation(({ ctx, input }) => {
           const note: Note = {
@@ -54,7 +54,7 @@ export function createApp(verifier: Verifier<JwtClaims>) {
           ctx.events.emit('added', note);
           return note;
         }),
-      onAdded: protectedProcedure.use(requireScopes('read:notes')).subscription(async function* ({
+      onAdded: protectedProcedure.use(requireScopes('notes:read')).subscription(async function* ({
         ctx,
         signal,
       }) {
@@ -63,7 +63,7 @@ export function createApp(verifier: Verifier<JwtClaims>) {
     }),
     admin: t.router({
       stats: protectedProcedure
-        .use(requireScopes({ anyOf: ['admin', ['read:notes', 'read:stats']] }))
+        .use(requireScopes({ anyOf: ['admin', ['notes:read', 'read:stats']] }))
         .use(requireClaims(claimEquals('org', 'acme')))
         .query(({ ctx }) => ({ notes: ctx.notes.length })),
     }),

@@ -37,7 +37,7 @@ if (values.issuer) {
   closeIssuer = served.close;
   verifierOptions = served.verifierOptions;
   demoToken = await issuer.sign(
-    { sub: 'demo-user', scope: 'read:notes write:notes', org: 'acme' },
+    { sub: 'demo-user', scope: 'notes:read notes:write', org: 'acme' },
     { expiresIn: 3600 },
   );
 }

@@ -117,7 +117,7 @@ function recording() {
 
 describe('createAuthFetch with a DPoP key', () => {
   it('tRPC httpBatchLink: use_dpop_nonce answered once, the nonce remembered, a fresh proof per request', async () => {
-    const token = await key.sign({ sub: 'dora', scope: 'read:notes' });
+    const token = await key.sign({ sub: 'dora', scope: 'notes:read' });
     const network = recording();
     const authFetch = createAuthFetch({
       getToken: () => token,
@@ -127,13 +127,13 @@ describe('createAuthFetch with a DPoP key', () => {
     const client = createTRPCClient<AppRouter>({
       links: [httpBatchLink({ url: trpcOrigin, fetch: authFetch })],
     });
-    expect(await client.me.query()).toEqual({ sub: 'dora', scopes: ['read:notes'] });
+    expect(await client.me.query()).toEqual({ sub: 'dora', scopes: ['notes:read'] });
     expect(network.statuses).toEqual([401, 200]);
     expect(network.sent[0]?.nonce).toBeUndefined();
     expect(network.sent[1]?.nonce).toEqual(expect.any(String));
     // A batch of two is one request, one proof; the nonce is sent without a 401 first.
     expect(await Promise.all([client.me.query(), client.notes.list.query()])).toEqual([
-      { sub: 'dora', scopes: ['read:notes'] },
+      { sub: 'dora', scopes: ['notes:read'] },
       [],
     ]);
     expect(network.statuses).toEqual([401, 200, 200]);
@@ -191,7 +191,7 @@ describe('createAuthFetch with a DPoP key', () => {
 
 describe('dpopConnectionParams', () => {
   it('tRPC wsLink: a proof for the upgrade with the nonce from an HTTP response', async () => {
-    const token = await key.sign({ sub: 'wes', scope: 'read:notes' });
+    const token = await key.sign({ sub: 'wes', scope: 'notes:read' });
     const network = recording();
     const authFetch = createAuthFetch({
       getToken: () => token,
@@ -214,7 +214,7 @@ describe('dpopConnectionParams', () => {
     });
     try {
       const client = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws })] });
-      expect(await client.me.query()).toEqual({ sub: 'wes', scopes: ['read:notes'] });
+      expect(await client.me.query()).toEqual({ sub: 'wes', scopes: ['notes:read'] });
     } finally {
       await ws.close();
     }

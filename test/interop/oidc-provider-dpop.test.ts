@@ -82,7 +82,7 @@ beforeAll(async () => {
       resourceIndicators: {
         enabled: true,
         getResourceServerInfo: () => ({
-          scope: 'read:notes notes:read',
+          scope: 'notes:read',
           audience: API,
           accessTokenTTL: 600,
           accessTokenFormat: 'jwt',
@@ -124,7 +124,7 @@ async function dpopToken(scope: string): Promise<{ status: number; body: Record<
 
 describe('oidc-provider issues DPoP-bound JWT access tokens', () => {
   it('the token endpoint answers token_type DPoP, an at+jwt with cnf.jkt = the client key thumbprint', async () => {
-    const { status, body } = await dpopToken('read:notes');
+    const { status, body } = await dpopToken('notes:read');
     expect({ status, token_type: body.token_type }).toEqual({ status: 200, token_type: 'DPoP' });
     const token = body.access_token as string;
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
@@ -132,7 +132,7 @@ describe('oidc-provider issues DPoP-bound JWT access tokens', () => {
       iss: issuer,
       aud: API,
       client_id: CLIENT.id,
-      scope: 'read:notes',
+      scope: 'notes:read',
       cnf: { jkt: await calculateThumbprint(clientKey.publicKey) },
     });
   });
@@ -152,7 +152,7 @@ describe('a tRPC API accepts them with a proof, refuses them under Bearer', () =
   });
 
   it('DPoP: 200 with the client as subject', async () => {
-    const token = (await dpopToken('read:notes')).body.access_token as string;
+    const token = (await dpopToken('notes:read')).body.access_token as string;
     const url = `${origin}/me`;
     const response = await fetch(url, {
       headers: {
@@ -161,11 +161,11 @@ describe('a tRPC API accepts them with a proof, refuses them under Bearer', () =
       },
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ result: { data: { sub: CLIENT.id, scopes: ['read:notes'] } } });
+    expect(await response.json()).toEqual({ result: { data: { sub: CLIENT.id, scopes: ['notes:read'] } } });
   });
 
   it('#63 oidc-provider token as Bearer: 401 invalid_token_binding', async () => {
-    const token = (await dpopToken('read:notes')).body.access_token as string;
+    const token = (await dpopToken('notes:read')).body.access_token as string;
     const reply = await seen(await fetch(`${origin}/me`, { headers: { authorization: `Bearer ${token}` } }));
     expect(reply.status).toBe(401);
     expect((reply.body as { error: { data: { auth: unknown } } }).error.data.auth).toMatchObject({
