@@ -14,6 +14,7 @@ import type { RequestLike } from '../core/credentials.js';
 import { dpopNonceHeaders } from '../core/response.js';
 import type { JwtClaims, Verifier } from '../core/types.js';
 import type { AuthContext } from '../graphql/context.js';
+import { assertEnforced } from '../graphql/enforcement.js';
 import { authErrorOf } from '../graphql/errors.js';
 import { sharedOptions } from '../graphql/options.js';
 import { authStatusOf, exposeAuthErrors, markConsulted, type Precheck } from '../graphql/plugin.js';
@@ -125,6 +126,11 @@ export function apolloAuth<TClaims = JwtClaims>(options: ApolloAuthOptions<TClai
       return { auth: verifier.authenticate(() => req as RequestLike) } as AuthContext<TClaims>;
     },
     plugin: {
+      // Fail closed: a schema declaring @auth that the transformer never enforced (or whose guards
+      // were replaced afterwards) would serve protected fields to anyone. Refuse to start.
+      async serverWillStart({ schema }) {
+        assertEnforced(schema, 'apolloAuth');
+      },
       async requestDidStart() {
         return {
           async responseForOperation(requestContext) {

@@ -17,11 +17,13 @@ import { ApolloServer, type ApolloServerOptions, type BaseContext } from '@apoll
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { expressMiddleware } from '@as-integrations/express5';
+import { makeExecutableSchema } from '@graphql-tools/schema';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApolloAuthOptions, apolloAuth } from '../../src/apollo/index.js';
 import { getAuthError } from '../../src/client/index.js';
 import { createVerifier, type Verifier } from '../../src/core/index.js';
+import { authDirective } from '../../src/graphql/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import {
   ACCEPTS,
@@ -106,6 +108,32 @@ const token = (scope?: string) => issuer.sign(scope === undefined ? {} : { scope
 const forged = async (scope?: string) => `${(await token(scope)).slice(0, -4)}AAAA`;
 
 const MISSING_MESSAGE = 'Authentication required: send an access token as "Authorization: Bearer <token>"';
+
+describe('fail closed (issue 8): a schema whose @auth is not enforced', () => {
+  it('Apollo Server refuses to start when transformer() was never applied, naming the field', async () => {
+    const { typeDefs: authTypeDefs } = authDirective({ scopes: ['read:orders'] });
+    const untransformed = makeExecutableSchema({
+      typeDefs: [
+        authTypeDefs,
+        'type Query { health: String!, orders: [String!]! @auth(scopes: ["read:orders"]) }',
+      ],
+      resolvers: { Query: { health: () => 'ok', orders: () => ['secret'] } },
+    });
+    const server = new ApolloServer({ schema: untransformed, plugins: [apolloAuth({ verifier }).plugin] });
+    await expect(server.start()).rejects.toThrow(
+      /apolloAuth: the schema declares @auth on fields it does not enforce.*Query\.orders: @auth is not enforced/,
+    );
+  });
+
+  it('a transformed schema starts (the check does not refuse Apollo-instrumented resolvers)', async () => {
+    const server = new ApolloServer({
+      schema: buildSchema({ sideEffects: 0 }),
+      plugins: [apolloAuth({ verifier }).plugin],
+    });
+    await server.start();
+    await server.stop();
+  });
+});
 
 describe('laziness and partial data', () => {
   it('a public query with a garbage token resolves; nothing depended on Authorization', async () => {
