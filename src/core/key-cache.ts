@@ -133,6 +133,15 @@ export async function loadShared<T>(
   if (token !== null) {
     const held = token;
     try {
+      // Double-checked: another instance may have shared its copy (and released its lock) between
+      // our read and our lock; fetching again would cost the issuer a second request.
+      const shared = takeOrNull(
+        await cache.get(load.key).catch((error: unknown) => {
+          load.onCacheError(error);
+          return null;
+        }),
+      );
+      if (shared) return shared;
       const loaded = await direct();
       await cache.set(load.key, loaded.text, load.maxAgeMs).catch(load.onCacheError);
       return loaded;
@@ -148,7 +157,11 @@ export async function loadShared<T>(
     let entry: KeyCacheEntry | null;
     let locked: boolean;
     try {
-      [entry, locked] = await Promise.all([cache.get(load.key), cache.isLocked(lockKey)]);
+      // The lock first, then the copy: the holder writes its copy before it releases the lock,
+      // so a released lock and no copy means its fetch failed (read in parallel, a copy written
+      // between the two reads would be missed and fetched a second time).
+      locked = await cache.isLocked(lockKey);
+      entry = await cache.get(load.key);
     } catch (error) {
       load.onCacheError(error);
       break;

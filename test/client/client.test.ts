@@ -69,14 +69,14 @@ async function graphql(token: string | null, query: string) {
 
 describe('tRPC client errors', () => {
   it('reads a 403 from TRPCClientError.data.auth, typed, with the required scopes', async () => {
-    const token = await issuer.sign({ scope: 'read:notes' });
+    const token = await issuer.sign({ scope: 'notes:read' });
     const error = await trpcError(token, (c) => c.notes.add.mutate({ text: 'x' }));
     const auth = getAuthError(error);
     expect(auth).toEqual({
       code: 'FORBIDDEN',
       reason: 'insufficient_scope',
       message: 'The access token does not grant the scopes this operation requires',
-      requiredScopes: ['write:notes'],
+      requiredScopes: ['notes:write'],
     });
     // The same data is inferred on the client from the router type.
     expect(error.data?.auth?.reason).toBe('insufficient_scope');
@@ -94,7 +94,7 @@ describe('tRPC client errors', () => {
   });
 
   it('a BAD_REQUEST that is not about auth (input validation) is not an auth error', async () => {
-    const token = await issuer.sign({ scope: 'write:notes', org: 'acme' });
+    const token = await issuer.sign({ scope: 'notes:write', org: 'acme' });
     const error = await trpcError(token, (c) => c.notes.add.mutate({ text: '' }));
     expect(error.data?.code).toBe('BAD_REQUEST');
     expect(getAuthError(error)).toBeNull();
