@@ -8,7 +8,7 @@
 import { isAlgorithm } from '../core/algorithms.js';
 import { isAccessTokenType } from '../core/claims.js';
 import { AuthError } from '../core/errors.js';
-import type { FetchLike } from '../core/http.js';
+import { type FetchLike, parseJsonBody, readCapped } from '../core/http.js';
 import { decodeBase64url, parseCompactJws } from '../core/jws.js';
 import type { VerifierOptions } from '../core/options.js';
 import { grantedScopes } from '../core/scopes.js';
@@ -86,29 +86,16 @@ function recordingFetch(base: FetchLike, fetched: Fetched[]): FetchLike {
   return async (input, init) => {
     const response = await base(input, init);
     const copy = response.clone();
-    fetched.push({ url: input, status: response.status, body: await readJson(copy) });
+    fetched.push({ url: input, status: response.status, body: await readJson(copy, input) });
     return response;
   };
 }
 
-async function readJson(response: Response): Promise<unknown> {
-  const reader = response.body?.getReader();
-  if (!reader) return undefined;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RECORDED_BYTES) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
+async function readJson(response: Response, url: string): Promise<unknown> {
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return parseJsonBody(await readCapped(response, MAX_RECORDED_BYTES, url), MAX_RECORDED_BYTES, url);
   } catch {
+    // Too large or not JSON: the verifier's own fetch reports why; the record stays empty.
     return undefined;
   }
 }

@@ -31,7 +31,8 @@ export class IssuerFetchError extends Error {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-async function readCapped(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+/** Reads a body of at most `maxBytes` from the stream (never trusting `content-length` alone). @throws IssuerFetchError */
+export async function readCapped(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length'));
   if (declared > maxBytes) {
     // Release the connection now rather than when the unread body is collected.
